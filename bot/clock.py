@@ -1,0 +1,45 @@
+"""The bot's clock: event-local time (Asia/Seoul by default), replaceable for demos and tests.
+
+`BOT_NOW=2018-09-19T09:50` (or `--now`) sets the clock to that moment at start-up; it then runs forward
+in real time, so reminders and "what's next" behave as they would on that day.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, tzinfo
+
+
+def parse_datetime(text: str, tz: tzinfo) -> datetime:
+    """Parse an ISO date-time; a value without offset is taken as local time in `tz`."""
+    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(tz)
+
+
+class Clock:
+    """`now()` in the event's time zone; starts at `start_at` if given and runs forward from there."""
+
+    def __init__(self, tz: tzinfo, start_at: datetime | None = None, *, frozen: bool = False) -> None:
+        self.tz = tz
+        self._frozen = frozen
+        self._start_at = start_at.astimezone(tz) if start_at else None
+        self._started_mono = time.monotonic()
+
+    @property
+    def overridden(self) -> bool:
+        return self._start_at is not None
+
+    def now(self) -> datetime:
+        if self._start_at is None:
+            return datetime.now(self.tz)
+        if self._frozen:
+            return self._start_at
+        return self._start_at + timedelta(seconds=time.monotonic() - self._started_mono)
+
+    def offset(self) -> timedelta:
+        """How far the clock is ahead of real time (zero when not overridden)."""
+        if self._start_at is None:
+            return timedelta(0)
+        return self.now() - datetime.now(self.tz)

@@ -1,0 +1,625 @@
+"""The validated knowledge model of the event, loaded from `knowledge/*.yaml`.
+
+`load_knowledge(dir)` reads every file, checks everything (syntax, required fields, types, ids,
+references, dates and times, translations) and returns a `Knowledge` — or raises `KnowledgeError`
+holding *every* problem as `file:line: field: message`. It never returns half a knowledge base.
+
+Besides the FAQ entries written by organisers, every structured item (session, speaker, pavilion,
+venue, award, programme day) becomes an answerable `Entry`, so a fact is written once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.yamlsource import Document, Problem, load_yaml
+
+LANGS = ("ko", "en")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+SESSION_KINDS = ("ceremony", "conference", "forum", "business", "exhibition", "public", "contest")
+TOPICS = ("schedule", "venue", "speakers", "results", "contact", "general")
+LANG_NAMES = {"ko": "Korean", "en": "English"}
+
+
+class KnowledgeError(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(set(problems))
+        super().__init__(f"{len(self.problems)} problem(s) in the knowledge base:\n"
+                         + "\n".join(str(p) for p in self.problems))
+
+
+# ---------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class Text:
+    ko: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.ko if lang == "ko" else self.en
+
+
+@dataclass(frozen=True)
+class Questions:
+    ko: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+
+    def all(self) -> tuple[str, ...]:
+        return self.ko + self.en
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: Text
+    organisation: Text
+    phone: str
+
+
+@dataclass(frozen=True)
+class Event:
+    name: Text
+    short_name: str
+    start_date: date
+    end_date: date
+    timezone: ZoneInfo
+    contact: Contact
+    opening_hours: Text | None = None
+
+    @property
+    def days(self) -> tuple[date, ...]:
+        n = (self.end_date - self.start_date).days + 1
+        return tuple(self.start_date + timedelta(days=i) for i in range(n))
+
+
+@dataclass(frozen=True)
+class Venue:
+    id: str
+    name: Text
+    address: Text | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    description: Text | None = None
+    aliases: tuple[str, ...] = ()
+    questions: Questions = Questions()
+
+
+@dataclass(frozen=True)
+class Pavilion:
+    id: str
+    name: Text
+    venue: str
+    description: Text | None = None
+    aliases: tuple[str, ...] = ()
+    questions: Questions = Questions()
+
+
+@dataclass(frozen=True)
+class Speaker:
+    id: str
+    name: Text
+    title: Text
+    topic: Text | None = None
+    quote: Text | None = None
+    aliases: tuple[str, ...] = ()
+    questions: Questions = Questions()
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    days: tuple[date, ...]
+    title: Text
+    start: time | None = None
+    end: time | None = None
+    venue: str | None = None
+    room: Text | None = None
+    speakers: tuple[str, ...] = ()
+    kind: str | None = None
+    description: Text | None = None
+    aliases: tuple[str, ...] = ()
+    questions: Questions = Questions()
+
+    def starts_at(self, day: date, tz: ZoneInfo) -> datetime | None:
+        return datetime.combine(day, self.start, tz) if self.start else None
+
+    def ends_at(self, day: date, tz: ZoneInfo) -> datetime | None:
+        return datetime.combine(day, self.end, tz) if self.end else None
+
+
+@dataclass(frozen=True)
+class Winner:
+    work: Text
+    team: str | None = None
+    group: Text | None = None
+    total_works: int | None = None
+
+
+@dataclass(frozen=True)
+class Award:
+    id: str
+    competition: Text
+    prize: Text
+    category: Text | None = None
+    honour: Text | None = None
+    amount_krw: int | None = None
+    note: Text | None = None
+    winners: tuple[Winner, ...] = ()
+    aliases: tuple[str, ...] = ()
+    questions: Questions = Questions()
+
+
+@dataclass(frozen=True)
+class Faq:
+    id: str
+    questions: Questions
+    answer: Text
+    topic: str | None = None
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Something the bot can answer: a FAQ entry or a structured item.
+
+    `kind` is one of faq, session, speaker, pavilion, venue, award, day; `ref` is the item (or the date
+    for a day). `questions` are the example questions and names the matcher indexes.
+    """
+
+    id: str
+    kind: str
+    topic: str
+    questions: Questions
+    keywords: tuple[str, ...]
+    ref: Any
+    title: Text
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    event: Event
+    venues: tuple[Venue, ...]
+    pavilions: tuple[Pavilion, ...]
+    speakers: tuple[Speaker, ...]
+    sessions: tuple[Session, ...]
+    awards: tuple[Award, ...]
+    faq: tuple[Faq, ...]
+    entries: tuple[Entry, ...] = ()
+    by_id: dict[str, Entry] = field(default_factory=dict, compare=False)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return self.by_id.get(entry_id)
+
+    def speaker(self, speaker_id: str) -> Speaker | None:
+        return next((s for s in self.speakers if s.id == speaker_id), None)
+
+    def venue(self, venue_id: str | None) -> Venue | None:
+        return next((v for v in self.venues if v.id == venue_id), None)
+
+    def session(self, session_id: str) -> Session | None:
+        return next((s for s in self.sessions if s.id == session_id), None)
+
+    def sessions_on(self, day: date) -> list[Session]:
+        """Sessions of a day: timed ones by start time first, then the all-day ones in file order."""
+        todays = [s for s in self.sessions if day in s.days]
+        return sorted(todays, key=lambda s: (s.start is None, s.start or time(0)))
+
+    def summary(self) -> str:
+        return (f"{len(self.entries)} answerable entries ({len(self.faq)} FAQ), {len(self.sessions)} sessions, "
+                f"{len(self.speakers)} speakers, {len(self.venues)} venues, {len(self.pavilions)} pavilions, "
+                f"{len(self.awards)} awards")
+
+
+# ---------------------------------------------------------------- reading and checking
+
+
+class _Reader:
+    """Checks one item of one file and collects problems with file, line and field."""
+
+    def __init__(self, doc: Document, path: tuple, label: str, problems: list[Problem]) -> None:
+        self.doc, self.path, self.label, self.problems = doc, path, label, problems
+
+    def field_name(self, sub: tuple) -> str:
+        return ".".join([self.label] + [str(p) if not isinstance(p, int) else f"[{p + 1}]" for p in sub]).replace(".[", "[")
+
+    def problem(self, sub: tuple, message: str) -> None:
+        self.problems.append(Problem(self.doc.file, self.doc.line(self.path + sub), self.field_name(sub), message))
+
+    def item(self, value: Any, fields: dict[str, tuple[Callable, bool]]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.problem((), f"each entry must be a group of 'field: value' lines, got {_kind(value)}")
+            return None
+        out: dict[str, Any] = {}
+        for key in value:
+            if key not in fields:
+                guess = difflib.get_close_matches(str(key), fields, n=1)
+                hint = f" — did you mean '{guess[0]}'?" if guess else f" (allowed: {', '.join(fields)})"
+                self.problem((key,), f"unknown field '{key}'{hint}")
+        for name, (check, required) in fields.items():
+            raw = value.get(name)
+            if raw is None or raw == "" or raw == []:
+                if required:
+                    self.problem((name,) if name in value else (), f"'{name}' is required and missing")
+                continue
+            out[name] = check(self, (name,), raw)
+        return out
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a group of fields"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, bool):
+        return f"yes/no ({value})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value})"
+    return f"the text {str(value)!r}"
+
+
+def _str(r: _Reader, sub: tuple, v: Any) -> str | None:
+    if isinstance(v, (dict, list)) or isinstance(v, bool):
+        r.problem(sub, f"must be a text, got {_kind(v)}")
+        return None
+    return str(v).strip()
+
+
+def _id(r: _Reader, sub: tuple, v: Any) -> str | None:
+    if not isinstance(v, str) or not ID_RE.match(v):
+        r.problem(sub, f"{v!r} is not a valid id: use lowercase letters, digits and '-', at most 40 characters "
+                       "(e.g. opening-ceremony)")
+        return None
+    return v
+
+
+def _text(r: _Reader, sub: tuple, v: Any) -> Text | None:
+    if not isinstance(v, dict):
+        r.problem(sub, f"needs a Korean and an English version ('ko:' and 'en:' lines), got {_kind(v)}")
+        return None
+    ok = True
+    for key in v:
+        if key not in LANGS:
+            r.problem(sub + (key,), f"unknown language '{key}': only 'ko' and 'en' are used")
+            ok = False
+    values = {}
+    for lang in LANGS:
+        raw = v.get(lang)
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            r.problem(sub + ((lang,) if lang in v else ()), f"the {LANG_NAMES[lang]} text ('{lang}:') is missing")
+            ok = False
+        elif isinstance(raw, (dict, list, bool)):
+            r.problem(sub + (lang,), f"must be a text, got {_kind(raw)}")
+            ok = False
+        else:
+            values[lang] = str(raw).strip()
+    return Text(**values) if ok else None
+
+
+def _str_list(r: _Reader, sub: tuple, v: Any) -> tuple[str, ...]:
+    if not isinstance(v, list):
+        r.problem(sub, f"must be a list ('- item' lines or [a, b]), got {_kind(v)}")
+        return ()
+    out = []
+    for i, item in enumerate(v):
+        if isinstance(item, (dict, list, bool)) or item is None or not str(item).strip():
+            r.problem(sub + (i,), f"each item must be a non-empty text, got {_kind(item)}")
+        else:
+            out.append(str(item).strip())
+    return tuple(out)
+
+
+def _questions(r: _Reader, sub: tuple, v: Any) -> Questions:
+    if not isinstance(v, dict):
+        r.problem(sub, f"needs 'ko:' and 'en:' lists of example questions, got {_kind(v)}")
+        return Questions()
+    for key in v:
+        if key not in LANGS:
+            r.problem(sub + (key,), f"unknown language '{key}': only 'ko' and 'en' are used")
+    lists = {}
+    for lang in LANGS:
+        raw = v.get(lang)
+        if not raw:
+            r.problem(sub + ((lang,) if lang in v else ()),
+                      f"the list of {LANG_NAMES[lang]} example questions ('{lang}:') is empty; add a few phrasings")
+            lists[lang] = ()
+        else:
+            lists[lang] = _str_list(r, sub + (lang,), raw)
+    return Questions(**lists)
+
+
+def _date(r: _Reader, sub: tuple, v: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(v).strip())
+    except ValueError:
+        r.problem(sub, f"{v!r} is not a date: write it as YYYY-MM-DD, e.g. 2018-09-18")
+        return None
+
+
+def _dates(r: _Reader, sub: tuple, v: Any) -> tuple[date, ...]:
+    items = v if isinstance(v, list) else [v]
+    out = []
+    for i, item in enumerate(items):
+        d = _date(r, sub + ((i,) if isinstance(v, list) else ()), item)
+        if d:
+            out.append(d)
+    return tuple(out)
+
+
+def _time(r: _Reader, sub: tuple, v: Any) -> time | None:
+    m = TIME_RE.match(str(v).strip())
+    if not m:
+        r.problem(sub, f"{v!r} is not a time: write it as HH:MM on the 24-hour clock, e.g. \"16:00\"")
+        return None
+    return time(int(m.group(1)), int(m.group(2)))
+
+
+def _number(lo: float, hi: float) -> Callable:
+    def check(r: _Reader, sub: tuple, v: Any) -> float | None:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            r.problem(sub, f"must be a number, got {_kind(v)}")
+            return None
+        if not lo <= v <= hi:
+            r.problem(sub, f"must be between {lo} and {hi}, got {v}")
+            return None
+        return float(v)
+    return check
+
+
+def _whole(r: _Reader, sub: tuple, v: Any) -> int | None:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+        r.problem(sub, f"must be a whole number of 0 or more, without dots or commas, got {_kind(v)}")
+        return None
+    return v
+
+
+def _choice(options: tuple[str, ...]) -> Callable:
+    def check(r: _Reader, sub: tuple, v: Any) -> str | None:
+        if v not in options:
+            r.problem(sub, f"{v!r} is not one of: {', '.join(options)}")
+            return None
+        return v
+    return check
+
+
+def _timezone(r: _Reader, sub: tuple, v: Any) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(str(v))
+    except (ZoneInfoNotFoundError, ValueError):
+        r.problem(sub, f"unknown time zone {v!r}; use Asia/Seoul")
+        return None
+
+
+def _contact(r: _Reader, sub: tuple, v: Any) -> Contact | None:
+    inner = _Reader(r.doc, r.path + sub, r.field_name(sub), r.problems)
+    d = inner.item(v, {"name": (_text, True), "organisation": (_text, True), "phone": (_str, True)})
+    if not d or None in (d.get("name"), d.get("organisation"), d.get("phone")):
+        return None
+    return Contact(**d)
+
+
+def _winners(r: _Reader, sub: tuple, v: Any) -> tuple[Winner, ...]:
+    if not isinstance(v, list):
+        r.problem(sub, f"must be a list of winners ('- work: ...'), got {_kind(v)}")
+        return ()
+    out = []
+    for i, item in enumerate(v):
+        inner = _Reader(r.doc, r.path + sub + (i,), r.field_name(sub + (i,)), r.problems)
+        d = inner.item(item, {"work": (_text, True), "team": (_str, False), "group": (_text, False),
+                              "total_works": (_whole, False)})
+        if d and d.get("work"):
+            out.append(Winner(**d))
+    return tuple(out)
+
+
+COMMON = {"aliases": (_str_list, False), "questions": (_questions, False)}
+SCHEMAS: dict[str, dict[str, tuple[Callable, bool]]] = {
+    "venues": {"id": (_id, True), "name": (_text, True), "address": (_text, False),
+               "latitude": (_number(-90, 90), False), "longitude": (_number(-180, 180), False),
+               "description": (_text, False), **COMMON},
+    "pavilions": {"id": (_id, True), "name": (_text, True), "venue": (_id, True), "description": (_text, False),
+                  **COMMON},
+    "speakers": {"id": (_id, True), "name": (_text, True), "title": (_text, True), "topic": (_text, False),
+                 "quote": (_text, False), **COMMON},
+    "sessions": {"id": (_id, True), "days": (_dates, True), "title": (_text, True), "start": (_time, False),
+                 "end": (_time, False), "venue": (_id, False), "room": (_text, False),
+                 "speakers": (_str_list, False), "kind": (_choice(SESSION_KINDS), False),
+                 "description": (_text, False), **COMMON},
+    "awards": {"id": (_id, True), "competition": (_text, True), "prize": (_text, True), "category": (_text, False),
+               "honour": (_text, False), "amount_krw": (_whole, False), "note": (_text, False),
+               "winners": (_winners, False), **COMMON},
+    "faq": {"id": (_id, True), "topic": (_choice(TOPICS), False), "questions": (_questions, True),
+            "keywords": (_str_list, False), "answer": (_text, True)},
+}
+EVENT_SCHEMA = {"name": (_text, True), "short_name": (_str, True), "start_date": (_date, True),
+                "end_date": (_date, True), "timezone": (_timezone, True), "contact": (_contact, True),
+                "opening_hours": (_text, False)}
+MODELS = {"venues": Venue, "pavilions": Pavilion, "speakers": Speaker, "sessions": Session, "awards": Award,
+          "faq": Faq}
+TOP_KEYS = ("event",) + tuple(SCHEMAS)
+
+
+@dataclass
+class _Placed:
+    """A checked item and where it came from (for reference errors)."""
+
+    obj: Any  # None when a required field is broken
+    reader: _Reader
+    fields: dict[str, Any]  # what could be checked, for id and reference checks
+
+
+def load_knowledge(directory: str | Path) -> Knowledge:
+    """Load and check every `*.yaml` file of `directory`; raise KnowledgeError with all problems."""
+    directory = Path(directory)
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise KnowledgeError([Problem(str(directory), 0, "(folder)", "the knowledge folder does not exist")])
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if not files:
+        raise KnowledgeError([Problem(str(directory), 0, "(folder)", "no .yaml files in the knowledge folder")])
+
+    items: dict[str, list[_Placed]] = {key: [] for key in SCHEMAS}
+    events: list[_Placed] = []
+    for path in files:
+        doc = load_yaml(path, problems, display_name=str(path))
+        if doc is None or doc.data is None:
+            continue
+        if not isinstance(doc.data, dict):
+            problems.append(Problem(doc.file, 1, "(file)", "the file must start with a key such as 'faq:' or "
+                                    f"'sessions:' (allowed: {', '.join(TOP_KEYS)}), not with {_kind(doc.data)}"))
+            continue
+        for key, value in doc.data.items():
+            if key == "event":
+                reader = _Reader(doc, ("event",), "event", problems)
+                checked = reader.item(value, EVENT_SCHEMA)
+                if checked is not None:
+                    complete = all(checked.get(k) is not None for k, (_, req) in EVENT_SCHEMA.items() if req)
+                    events.append(_Placed(Event(**checked) if complete else None, reader, checked))
+                continue
+            if key not in SCHEMAS:
+                guess = difflib.get_close_matches(str(key), TOP_KEYS, n=1)
+                hint = f" — did you mean '{guess[0]}'?" if guess else ""
+                problems.append(Problem(doc.file, doc.line((key,)), str(key),
+                                        f"unknown section '{key}'{hint} (allowed: {', '.join(TOP_KEYS)})"))
+                continue
+            if value is None:
+                continue
+            if not isinstance(value, list):
+                problems.append(Problem(doc.file, doc.line((key,)), str(key),
+                                        f"must be a list of entries, each starting with '- id: ...', got {_kind(value)}"))
+                continue
+            for i, raw in enumerate(value):
+                label = f"{key}[{raw['id']}]" if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"{key}[{i + 1}]"
+                reader = _Reader(doc, (key, i), label, problems)
+                checked = reader.item(raw, SCHEMAS[key])
+                if checked is None:
+                    continue
+                required = [k for k, (_, req) in SCHEMAS[key].items() if req]
+                obj = MODELS[key](**checked) if all(checked.get(k) is not None for k in required) else None
+                items[key].append(_Placed(obj, reader, checked))
+
+    event = _check_event(events, problems)
+    _check_ids(items, problems)
+    _check_references(items, event, problems)
+    if problems:
+        raise KnowledgeError(problems)
+    assert event is not None
+    objs = {key: tuple(p.obj for p in placed) for key, placed in items.items()}
+    kb = Knowledge(event=event, **objs)
+    entries = _build_entries(kb)
+    return Knowledge(event=event, **objs, entries=entries, by_id={e.id: e for e in entries})
+
+
+def _check_event(events: list[_Placed], problems: list[Problem]) -> Event | None:
+    if not events:
+        problems.append(Problem("event.yaml", 0, "event", "the event section is missing: one file must have 'event:' "
+                                "with name, dates, time zone and contact"))
+        return None
+    for extra in events[1:]:
+        extra.reader.problem((), f"the event is described twice (also in {events[0].reader.doc.file}); keep one")
+    event = events[0].obj
+    if event and event.end_date < event.start_date:
+        events[0].reader.problem(("end_date",), "the last day is before the first day")
+    return event
+
+
+def _check_ids(items: dict[str, list[_Placed]], problems: list[Problem]) -> None:
+    seen: dict[str, _Placed] = {}
+    for placed_list in items.values():
+        for placed in placed_list:
+            ident = placed.fields.get("id")
+            if ident is None:
+                continue
+            first = seen.get(ident)
+            if first:
+                placed.reader.problem(("id",), f"the id '{ident}' is already used in {first.reader.doc.file} "
+                                               f"line {first.reader.doc.line(first.reader.path)}; ids must be unique")
+            else:
+                seen[ident] = placed
+
+
+def _check_references(items: dict[str, list[_Placed]], event: Event | None, problems: list[Problem]) -> None:
+    speakers = {p.fields["id"] for p in items["speakers"] if p.fields.get("id")}
+    venues = {p.fields["id"] for p in items["venues"] if p.fields.get("id")}
+
+    def known(reader: _Reader, sub: tuple, value: str, pool: set[str], what: str) -> None:
+        if value not in pool:
+            guess = difflib.get_close_matches(value, pool, n=1)
+            hint = f" — did you mean '{guess[0]}'?" if guess else f" (known: {', '.join(sorted(pool)) or 'none'})"
+            reader.problem(sub, f"there is no {what} with the id '{value}'{hint}")
+
+    for p in items["pavilions"]:
+        if p.fields.get("venue"):
+            known(p.reader, ("venue",), p.fields["venue"], venues, "venue")
+    for p in items["sessions"]:
+        f = p.fields
+        if f.get("venue"):
+            known(p.reader, ("venue",), f["venue"], venues, "venue")
+        for i, sp in enumerate(f.get("speakers", ())):
+            known(p.reader, ("speakers", i), sp, speakers, "speaker")
+        start, end = f.get("start"), f.get("end")
+        if end and not start and "start" not in p.reader.doc.data_at(p.reader.path):
+            p.reader.problem(("end",), "an end time needs a start time")
+        if start and end and end <= start:
+            p.reader.problem(("end",), f"ends ({end:%H:%M}) before it starts ({start:%H:%M})")
+        days = f.get("days", ())
+        if event:
+            for i, d in enumerate(days):
+                if not event.start_date <= d <= event.end_date:
+                    p.reader.problem(("days", i), f"{d} is not a day of the event ({event.start_date} to {event.end_date})")
+        if len(set(days)) != len(days):
+            p.reader.problem(("days",), "a day is listed twice")
+
+
+# ---------------------------------------------------------------- entries made from the structured data
+
+_DAY_NAMES = {"ko": "월화수목금토일", "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
+
+
+def day_label(d: date, lang: str) -> str:
+    if lang == "ko":
+        return f"{d.month}월 {d.day}일({_DAY_NAMES['ko'][d.weekday()]})"
+    return f"{_DAY_NAMES['en'][d.weekday()][:3]} {d.day} Sept" if d.month == 9 else f"{d:%a %d %b}"
+
+
+def _named(kind: str, topic: str, obj: Any, title: Text, ko: Iterable[str], en: Iterable[str]) -> Entry:
+    q = getattr(obj, "questions", Questions())
+    return Entry(id=f"{kind}:{obj.id}", kind=kind, topic=topic,
+                 questions=Questions(ko=tuple(ko) + q.ko, en=tuple(en) + q.en),
+                 keywords=tuple(getattr(obj, "aliases", ())), ref=obj, title=title)
+
+
+def _build_entries(kb: Knowledge) -> tuple[Entry, ...]:
+    entries: list[Entry] = [Entry(id=f.id, kind="faq", topic=f.topic or "general", questions=f.questions,
+                                  keywords=f.keywords, ref=f, title=Text(f.questions.ko[0], f.questions.en[0]))
+                            for f in kb.faq]
+    for s in kb.sessions:
+        entries.append(_named("session", "schedule", s, s.title, (s.title.ko, f"{s.title.ko} 언제"),
+                              (s.title.en, f"when is the {s.title.en}")))
+    for sp in kb.speakers:
+        entries.append(_named("speaker", "speakers", sp, sp.name, (sp.name.ko, f"{sp.name.ko} 강연"),
+                              (sp.name.en, f"{sp.name.en} talk")))
+    for pv in kb.pavilions:
+        entries.append(_named("pavilion", "venue", pv, pv.name, (pv.name.ko,), (pv.name.en,)))
+    for v in kb.venues:
+        entries.append(_named("venue", "venue", v, v.name, (v.name.ko, f"{v.name.ko} 위치"),
+                              (v.name.en, f"where is {v.name.en}")))
+    for a in kb.awards:
+        cat_ko = f"{a.category.ko} " if a.category else ""
+        cat_en = f"{a.category.en} " if a.category else ""
+        title = Text(f"{a.competition.ko} {cat_ko}{a.prize.ko}", f"{a.competition.en} {cat_en}{a.prize.en}")
+        entries.append(_named("award", "results", a, title, (title.ko,), (title.en,)))
+    for d in kb.event.days:
+        ident = f"day:{d.isoformat()}"
+        entries.append(Entry(id=ident, kind="day", topic="schedule",
+                             questions=Questions(ko=(f"{d.month}월 {d.day}일 일정", f"{d.month}/{d.day} 프로그램"),
+                                                 en=(f"programme on {d.day} September", f"schedule {d.month}/{d.day}")),
+                             keywords=(), ref=d, title=Text(f"{day_label(d, 'ko')} 일정",
+                                                             f"Programme, {day_label(d, 'en')}")))
+    return tuple(entries)
