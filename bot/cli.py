@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from bot.clock import Clock, parse_datetime
 from bot.config import Config, ConfigError, load_config
 from bot.knowledge import KnowledgeError, load_knowledge
+from bot.render import Reply
+from bot.yamlsource import Problem
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -44,6 +50,119 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _clock(args: argparse.Namespace, cfg: Config) -> Clock:
+    if getattr(args, "now", None):
+        try:
+            return Clock(cfg.timezone, parse_datetime(args.now, cfg.timezone))
+        except ValueError:
+            raise ConfigError([Problem("--now", 0, "now", f"{args.now!r} is not an ISO date-time such as 2018-09-19T09:50")])
+    return cfg.clock()
+
+
+def reply_text(reply: Reply) -> str:
+    """A reply as the user reads it, in plain text: the message, then its buttons as [labels]."""
+    parts = [reply.doc.plain()]
+    if reply.location:
+        lat, lon, title, address = reply.location
+        parts.append(f"📍 {title} {address} ({lat}, {lon})".replace("  ", " "))
+    for row in reply.buttons:
+        parts.append("  ".join(f"[{button.text}]" for button in row))
+    return "\n".join(p for p in parts if p)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.answer import Brain
+
+    cfg = _config(args)
+    try:
+        brain = Brain.load(cfg.knowledge_dir, cfg.matching)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    clock = _clock(args, cfg)
+    if args.jsonl:
+        out = sys.stdout
+        for raw in sys.stdin:
+            question = raw.rstrip("\n")
+            ans = brain.ask(question, clock.now(), args.lang)
+            out.write(json.dumps({"question": question, "lang": ans.lang, "entry": ans.entry, "score": ans.score,
+                                  "candidates": ans.candidates, "reply": reply_text(ans.reply)},
+                                 ensure_ascii=False) + "\n")
+        return 0
+    if not args.question:
+        print("Give a question, e.g. python -m bot ask \"해커톤 대상 누구야?\", or use --jsonl", file=sys.stderr)
+        return 2
+    ans = brain.ask(" ".join(args.question), clock.now(), args.lang)
+    print(reply_text(ans.reply))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from handlers.app import run
+
+    cfg = _config(args)
+    try:
+        load_knowledge(cfg.knowledge_dir)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return run(cfg, webhook_url=args.webhook, secret_token=args.secret or os.environ.get("TELEGRAM_WEBHOOK_SECRET"))
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from handlers.terminal import chat
+
+    return chat(_config(args), staff=args.staff, now=args.now)
+
+
+def cmd_broadcast(args: argparse.Namespace) -> int:
+    from bot.store import Store
+
+    if not (args.text_ko or args.text_en):
+        print("Give --text-ko and/or --text-en", file=sys.stderr)
+        return 2
+    cfg = _config(args)
+    store = Store.in_dir(cfg.data_dir)
+    ann_id = store.create_announcement(args.text_ko or "", args.text_en or "", args.audience)
+    recipients = store.queue_announcement(ann_id)
+    print(ann_id)
+    print(f"queued announcement #{ann_id} for {recipients} subscribers; the running bot delivers it", file=sys.stderr)
+    return 0
+
+
+def _since(text: str, cfg: Config) -> datetime:
+    m = re.fullmatch(r"(\d+)\s*([hd])", text.strip())
+    if m:
+        hours = int(m.group(1)) * (24 if m.group(2) == "d" else 1)
+        return cfg.clock().now() - timedelta(hours=hours)
+    return parse_datetime(text, cfg.timezone)
+
+
+def cmd_unanswered(args: argparse.Namespace) -> int:
+    from bot.reports import group_questions, unanswered_csv
+    from bot.store import Store
+
+    cfg = _config(args)
+    try:
+        since = _since(args.since, cfg)
+    except ValueError:
+        print(f"--since: {args.since!r} is not an ISO date-time or a duration like 24h / 7d", file=sys.stderr)
+        return 2
+    rows = Store.in_dir(cfg.data_dir).unanswered(since)
+    if args.format == "csv":
+        sys.stdout.write(unanswered_csv(rows))
+    else:
+        for g in group_questions(rows):
+            print(f"{g.count:4d}  {g.example}" + (f"   (+{len(g.variants) - 1} variants)" if len(g.variants) > 1 else ""))
+    return 0
+
+
+def cmd_emulator(args: argparse.Namespace) -> int:
+    from bot.emulator import main as emulator_main
+
+    return emulator_main(["--port", str(args.port), "--token", args.token]) or 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="World Smart City Week 2018 attendee bot")
     parser.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.yaml)")
@@ -56,6 +175,39 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export", help="print every answerable entry as JSON lines")
     p.add_argument("dir", nargs="?", help="knowledge folder (default: the configured one)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("ask", help="answer a question as the bot would")
+    p.add_argument("question", nargs="*", help="the question")
+    p.add_argument("--lang", choices=("ko", "en"), help="reply language (default: the question's)")
+    p.add_argument("--now", help="ISO date-time to use as the clock (default: $BOT_NOW or the real time)")
+    p.add_argument("--jsonl", action="store_true", help="read one question per line on stdin, write JSON lines")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("run", help="run the Telegram bot (long polling, or a webhook with --webhook)")
+    p.add_argument("--webhook", metavar="URL", help="public HTTPS URL of the webhook (behind a reverse proxy)")
+    p.add_argument("--secret", help="webhook secret token (default: $TELEGRAM_WEBHOOK_SECRET)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("chat", help="try the bot in this terminal, with no token and no network")
+    p.add_argument("--staff", action="store_true", help="make the terminal user a staff member")
+    p.add_argument("--now", help="ISO date-time to use as the clock, e.g. 2018-09-18T15:30")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("broadcast", help="queue an announcement for the running bot; prints its id")
+    p.add_argument("--text-ko", default="", help="Korean text")
+    p.add_argument("--text-en", default="", help="English text")
+    p.add_argument("--audience", choices=("all", "ko", "en"), default="all")
+    p.set_defaults(func=cmd_broadcast)
+
+    p = sub.add_parser("unanswered", help="questions the bot could not answer, grouped by similarity")
+    p.add_argument("--since", default="24h", help="ISO date-time or a duration such as 24h or 7d (default 24h)")
+    p.add_argument("--format", choices=("text", "csv"), default="text")
+    p.set_defaults(func=cmd_unanswered)
+
+    p = sub.add_parser("emulator", help="run the loopback Bot API emulator on its own")
+    p.add_argument("--port", type=int, default=8081)
+    p.add_argument("--token", default="123456:LOCAL")
+    p.set_defaults(func=cmd_emulator)
     return parser
 
 

@@ -623,3 +623,42 @@ def _build_entries(kb: Knowledge) -> tuple[Entry, ...]:
                              keywords=(), ref=d, title=Text(f"{day_label(d, 'ko')} 일정",
                                                              f"Programme, {day_label(d, 'en')}")))
     return tuple(entries)
+
+
+# ---------------------------------------------------------------- comparing two versions (hot reload)
+
+
+@dataclass(frozen=True)
+class KnowledgeDiff:
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    changed: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+    def summary(self) -> str:
+        def show(ids: tuple[str, ...]) -> str:
+            return ", ".join(ids[:8]) + (f" … (+{len(ids) - 8})" if len(ids) > 8 else "")
+        parts = [f"{len(self.added)} added" + (f": {show(self.added)}" if self.added else ""),
+                 f"{len(self.removed)} removed" + (f": {show(self.removed)}" if self.removed else ""),
+                 f"{len(self.changed)} changed" + (f": {show(self.changed)}" if self.changed else "")]
+        return "; ".join(parts)
+
+
+def diff_knowledge(old: Knowledge, new: Knowledge) -> KnowledgeDiff:
+    """Entries added, removed and changed (questions, keywords or the item behind them) between two loads."""
+    before = {e.id: e for e in old.entries}
+    after = {e.id: e for e in new.entries}
+    changed = []
+    for ident in before.keys() & after.keys():
+        b, a = before[ident], after[ident]
+        if b.kind == "day":
+            if old.sessions_on(b.ref) != new.sessions_on(a.ref):
+                changed.append(ident)
+        elif (b.questions, b.keywords, b.ref, b.topic) != (a.questions, a.keywords, a.ref, a.topic):
+            changed.append(ident)
+    if old.event != new.event:
+        changed.append("event")
+    return KnowledgeDiff(tuple(sorted(after.keys() - before.keys())), tuple(sorted(before.keys() - after.keys())),
+                         tuple(sorted(changed)))

@@ -1,0 +1,177 @@
+"""Attendees: /start, the menu and its pages, language, free-text questions, did-you-mean buttons and
+the polite replies to everything else (stickers, photos, unknown commands, floods)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from telegram import Update
+from telegram.constants import ChatType, MessageEntityType
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot import pages
+from bot.answer import MAX_QUESTION
+from bot.render import Button, Doc, Reply
+from handlers.common import chosen_lang, core, edit_or_send, send_reply, ui_lang
+
+PAGE_COMMANDS = {"menu": "home", "schedule": "sched", "now": "now", "venue": "venue", "speakers": "speakers",
+                 "results": "results", "contact": "contact"}
+
+
+def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Per-user flood limit. The first refused message gets an explanation, the rest are ignored."""
+    user = update.effective_user
+    if user is None:
+        return True
+    gate = core(context).flood
+    if gate.allow(user.id):
+        return True
+    if gate.warn_once(user.id) and update.effective_message:
+        context.application.create_task(update.effective_message.reply_text(pages.msg("flood", ui_lang(update, context))))
+    return False
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet, remember the user (subscribed to announcements by default) and show the menu."""
+    user = update.effective_user
+    c = core(context)
+    if user:
+        code = "ko" if (user.language_code or "").lower().startswith("ko") else "en"
+        c.store.touch_user(user.id, code)
+    lang = ui_lang(update, context)
+    await send_reply(context, update.effective_chat.id, pages.welcome(c.brain.kb, lang))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    c = core(context)
+    await send_reply(context, update.effective_chat.id, pages.help_page(c.brain.kb, ui_lang(update, context),
+                                                                        context.bot.username or "bot"))
+
+
+async def page_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/menu /schedule /now /venue /speakers /results /contact."""
+    if not _allowed(update, context):
+        return
+    name = PAGE_COMMANDS[update.effective_message.text.split()[0][1:].split("@")[0].lower()]
+    c = core(context)
+    reply = pages.page(c.brain.kb, name, ui_lang(update, context), c.now())
+    await send_reply(context, update.effective_chat.id, reply)
+
+
+async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/lang ko|en sets the language; /lang alone offers both."""
+    args = [a.lower() for a in context.args or []]
+    if args and args[0] in ("ko", "en", "kr", "korean", "english", "한국어", "영어"):
+        lang = "ko" if args[0] in ("ko", "kr", "korean", "한국어") else "en"
+        await _set_lang(update, context, lang)
+        return
+    reply = Reply(Doc().add(pages.msg("choose_lang", ui_lang(update, context))),
+                  [[Button("한국어", data="lang:ko"), Button("English", data="lang:en")]])
+    await send_reply(context, update.effective_chat.id, reply)
+
+
+async def _set_lang(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+    c = core(context)
+    c.store.set_lang(update.effective_user.id, lang)
+    reply = pages.home(c.brain.kb, lang)
+    reply.doc.lines.insert(0, Doc().add(pages.msg("lang_set", lang)).lines[0])
+    if update.callback_query:
+        await edit_or_send(update, context, reply)
+    else:
+        await send_reply(context, update.effective_chat.id, reply)
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Menu pages (m:), days (d:), answers (a:) and language (lang:) buttons."""
+    query = update.callback_query
+    await query.answer()
+    data = query.data or ""
+    c = core(context)
+    brain = c.brain
+    lang = ui_lang(update, context)
+    kind, _, value = data.partition(":")
+    if kind == "lang" and value in ("ko", "en"):
+        await _set_lang(update, context, value)
+    elif kind == "m":
+        reply = pages.page(brain.kb, value, lang, c.now())
+        if reply:
+            await edit_or_send(update, context, reply)
+    elif kind == "d":
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            return
+        if day in brain.kb.event.days:
+            await edit_or_send(update, context, pages.day(brain.kb, day, lang))
+    elif kind == "a":
+        if brain.kb.entry(value) is None:  # e.g. removed by a reload since the button was sent
+            await send_reply(context, update.effective_chat.id, pages.home(brain.kb, lang))
+            return
+        await send_reply(context, update.effective_chat.id, brain.entry_reply(value, lang))
+
+
+def _question_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+    """The question in a message: the whole text in private chats; in groups only if the bot is
+    mentioned (the mention removed) or the message replies to the bot."""
+    message = update.effective_message
+    text = message.text or ""
+    if message.chat.type == ChatType.PRIVATE:
+        return text
+    me = (context.bot.username or "").lower()
+    mentioned = False
+    for entity, value in message.parse_entities([MessageEntityType.MENTION]).items():
+        if value.lstrip("@").lower() == me:
+            mentioned = True
+            text = text.replace(value, " ")
+    replied = message.reply_to_message is not None and message.reply_to_message.from_user is not None \
+        and message.reply_to_message.from_user.id == context.bot.id
+    return text if (mentioned or replied) else None
+
+
+async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Free text → the matcher: an answer, "did you mean" buttons, or an honest "I don't know"."""
+    text = _question_text(update, context)
+    if text is None or not _allowed(update, context):
+        return
+    c = core(context)
+    brain = c.brain  # one reference for the whole question, even if a reload swaps it meanwhile
+    now = c.now()
+    answer = brain.ask(text[: MAX_QUESTION + 1], now, chosen_lang(update, context))
+    if answer.outcome in ("answer", "ambiguous", "none"):
+        c.store.record_question(text, answer.lang, answer.outcome == "answer", answer.entry, answer.candidates, now)
+    message = update.effective_message
+    reply_to = message.message_id if message.chat.type != ChatType.PRIVATE else None
+    await send_reply(context, message.chat_id, answer.reply, reply_to=reply_to)
+
+
+async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, photos, voice… in a private chat: say what the bot can read."""
+    if not _allowed(update, context):
+        return
+    await update.effective_message.reply_text(pages.msg("non_text", ui_lang(update, context)))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    command = (message.text or "").split()[0]
+    if message.chat.type != ChatType.PRIVATE and "@" not in command:
+        return  # in groups, a bare /command may be meant for another bot
+    if not _allowed(update, context):
+        return
+    await message.reply_text(pages.msg("unknown_command", ui_lang(update, context)))
+
+
+def register(app: Application) -> None:
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler("help", help_command))
+    app.add_handler(CommandHandler("lang", lang_command))
+    app.add_handler(CommandHandler(list(PAGE_COMMANDS), page_command))
+    app.add_handler(CallbackQueryHandler(button, pattern=r"^(m|d|a|lang):"))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, question))
+
+
+def register_fallbacks(app: Application) -> None:
+    """Registered last, after every feature's commands."""
+    app.add_handler(MessageHandler(filters.COMMAND & filters.UpdateType.MESSAGE, unknown_command))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.TEXT
+                                   & ~filters.StatusUpdate.ALL, non_text))
