@@ -36,11 +36,16 @@ What it emulates
 * Implemented methods with realistic results: getMe, getUpdates, setWebhook, deleteWebhook,
   getWebhookInfo, sendMessage, editMessageText, editMessageCaption, editMessageReplyMarkup,
   deleteMessage, deleteMessages, answerCallbackQuery, answerInlineQuery, sendLocation, sendVenue,
-  sendDocument, sendPhoto, sendContact, sendDice, copyMessage, forwardMessage, setMyCommands,
-  getMyCommands, deleteMyCommands, sendChatAction, getChat, getChatMember, getFile, close, logOut.
+  sendDocument, sendPhoto, sendMediaGroup, sendContact, sendDice, copyMessage, forwardMessage,
+  setMyCommands, getMyCommands, deleteMyCommands, set/getMyName, set/getMyDescription,
+  set/getMyShortDescription, set/getChatMenuButton, sendChatAction, getChat, getChatMember,
+  getFile (+ download under ``/file/bot<TOKEN>/...``), close, logOut.
   Every *other* method of the spec is validated and recorded; if the spec says it returns a
   ``Message`` a plain message is created in the target chat, otherwise it answers ``True`` (which PTB
   may fail to parse for methods returning objects - extend the emulator when the bot needs one).
+* Who may be written to: chats seen in pushed updates or registered with ``add_chat``; a user seen
+  only elsewhere (in a group, an inline query) gets 403 "bot can't initiate conversation with a
+  user"; anything else 400 "chat not found".
 * Test support: every call is recorded (:class:`Call`), updates are pushed from the test thread,
   and faults can be injected (429 with ``retry_after``, 403 blocked, arbitrary errors, delayed
   answers, an optional global send-rate limit). A small HTTP control interface under
@@ -84,7 +89,8 @@ import socketserver
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -1579,7 +1585,7 @@ class BotApiEmulator:
                     decoded = json.loads(body.decode("utf-8"))
                     if not isinstance(decoded, dict):
                         raise _bad("request body must be a JSON object")
-                    raw.update(decoded)
+                    raw.update({k: v for k, v in decoded.items() if v is not None})  # null = absent
                     from_form = False
                 elif ctype == "multipart/form-data":
                     fields, files = _parse_multipart(body, content_type)
@@ -2580,8 +2586,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(404, {"ok": False, "error_code": 404, "description": "Not Found"})
             return
         token, _, method = path[len("/bot"):].partition("/")
-        status, payload, delay = emulator._handle_bot_request(
-            token, method.strip("/"), parts.query, self.headers.get("Content-Type", ""), body)
+        try:
+            status, payload, delay = emulator._handle_bot_request(
+                token, method.strip("/"), parts.query, self.headers.get("Content-Type", ""), body)
+        except Exception as exc:  # a bug in the emulator: answer 500 instead of dropping the connection
+            traceback.print_exc()
+            status, payload, delay = 500, {"ok": False, "error_code": 500,
+                                           "description": f"Internal Server Error: emulator bug: {exc!r}"}, 0.0
+            emulator._record(method.strip("/"), {}, status, payload)
         if delay > 0:
             time.sleep(delay)
         self._send(status, payload)

@@ -21,6 +21,9 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# Replies to attendees wait out a 429 and try again (AIORateLimiter; its default is 0 retries, which
+# broadcasts keep: the broadcaster handles 429 itself).
+RETRIES_ON_429 = 2
 
 
 @dataclass
@@ -86,13 +89,14 @@ async def send_reply(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Re
         last = await context.bot.send_message(
             chat_id, chunk, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW,
             reply_markup=keyboard(reply) if is_last else None,
-            reply_to_message_id=reply_to if n == 0 else None)
+            reply_to_message_id=reply_to if n == 0 else None, rate_limit_args=RETRIES_ON_429)
     if reply.location:
         lat, lon, title, address = reply.location
         if address:
-            await context.bot.send_venue(chat_id, latitude=lat, longitude=lon, title=title, address=address)
+            await context.bot.send_venue(chat_id, latitude=lat, longitude=lon, title=title, address=address,
+                                         rate_limit_args=RETRIES_ON_429)
         else:
-            await context.bot.send_location(chat_id, latitude=lat, longitude=lon)
+            await context.bot.send_location(chat_id, latitude=lat, longitude=lon, rate_limit_args=RETRIES_ON_429)
     return last
 
 
