@@ -91,7 +91,9 @@ class Brain:
             return preferred
         return N.detect_lang(text) or "en"
 
-    def ask(self, text: str, now: datetime, lang: str | None = None) -> Answer:
+    def ask(self, text: str, now: datetime, lang: str | None = None, saved: frozenset[str] = frozenset()) -> Answer:
+        """Answer `text`. `lang` is the user's chosen language (None: the question's); `saved` are the
+        session ids in the user's agenda (for the ☆/★ buttons)."""
         text = text or ""
         lang = self.language(text, lang)
         if len(text) > MAX_QUESTION:
@@ -100,15 +102,17 @@ class Brain:
             return Answer(text, lang, "empty", Reply(Doc().add(pages.msg("empty", lang)), pages.menu_buttons(lang)))
         intent = time_intent(text)
         if intent:
-            return Answer(text, lang, "time", self.time_reply(intent, now, lang))
+            return Answer(text, lang, "time", self.time_reply(intent, now, lang, saved))
         result = self.index.search(text)
-        return self.from_result(text, lang, result, now)
+        return self.from_result(text, lang, result, now, saved)
 
-    def from_result(self, text: str, lang: str, result: Result, now: datetime) -> Answer:
+    def from_result(self, text: str, lang: str, result: Result, now: datetime,
+                    saved: frozenset[str] = frozenset()) -> Answer:
         ids = [c.entry_id for c in result.candidates]
         best = result.best
         if result.outcome == "answer" and best:
-            return Answer(text, lang, "answer", self.entry_reply(best.entry_id, lang), best.entry_id, best.score, ids)
+            return Answer(text, lang, "answer", self.entry_reply(best.entry_id, lang, saved), best.entry_id,
+                          best.score, ids)
         if result.outcome == "ambiguous":
             return Answer(text, lang, "ambiguous", self.did_you_mean(result.candidates, lang), None,
                           best.score if best else None, ids)
@@ -118,7 +122,7 @@ class Brain:
         return Answer(text, lang, "none", Reply(doc, pages.menu_buttons(lang)), None,
                       best.score if best else None, ids)
 
-    def entry_reply(self, entry_id: str, lang: str) -> Reply:
+    def entry_reply(self, entry_id: str, lang: str, saved: frozenset[str] = frozenset()) -> Reply:
         entry = self.kb.entry(entry_id)
         if entry is None:
             return pages.home(self.kb, lang)
@@ -129,7 +133,9 @@ class Brain:
             v = entry.ref
             location = (v.latitude, v.longitude, v.name.get(lang), v.address.get(lang) if v.address else "")
         if entry.kind == "day":
-            buttons = pages.day(self.kb, entry.ref, lang).buttons
+            buttons = pages.day(self.kb, entry.ref, lang, saved).buttons
+        elif entry.kind == "session":
+            buttons = [[pages.star(entry.ref.id, entry.ref.id in saved, lang, label=True)], pages.back_row(lang)]
         else:
             buttons = [pages.back_row(lang)]
         return Reply(doc, buttons, location=location, entry_id=entry_id)
@@ -142,15 +148,15 @@ class Brain:
                 rows.append([Button(entry.title.get(lang)[:60], data=f"a:{entry.id}")])
         return Reply(Doc().add(pages.msg("did_you_mean", lang)), rows + [pages.back_row(lang)])
 
-    def time_reply(self, intent: str, now: datetime, lang: str) -> Reply:
+    def time_reply(self, intent: str, now: datetime, lang: str, saved: frozenset[str] = frozenset()) -> Reply:
         tz = self.kb.event.timezone
         local = now.astimezone(tz)
         if intent in ("now", "next"):
-            return pages.now_next(self.kb, local, lang)
+            return pages.now_next(self.kb, local, lang, saved)
         shift = {"today": 0, "tomorrow": 1, "yesterday": -1}[intent]
         day = (local + timedelta(days=shift)).date()
         if self.kb.event.start_date <= day <= self.kb.event.end_date:
-            return pages.day(self.kb, day, lang)
+            return pages.day(self.kb, day, lang, saved)
         return _outside(self.kb, day, lang)
 
 

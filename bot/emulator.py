@@ -1240,7 +1240,8 @@ class BotApiEmulator:
                     and (chat_id is None or str(c.params.get("chat_id")) == str(chat_id))]
 
     def subscribe(self, listener: Callable[[Call], None]) -> Callable[[], None]:
-        """Call ``listener(call)`` for every recorded call (from a server thread; keep it quick).
+        """Call ``listener(call)`` for every recorded call (in a server thread, before the HTTP answer
+        is sent, without holding the emulator's lock; keep it quick).
 
         Returns a function that unsubscribes it. Useful for an interactive console that shows the
         bot's answers as they arrive.
@@ -1315,7 +1316,9 @@ class BotApiEmulator:
         """Push a user message; returns the update.
 
         ``chat_id < 0`` makes a group (``supergroup`` for ``-100...`` ids) unless ``chat_type``
-        says otherwise. Text starting with ``/`` gets a ``bot_command`` entity. ``reply_to`` is a
+        says otherwise (``"channel"`` pushes a ``channel_post``); the sender defaults to the chat's
+        user in private chats and to user 100000001 in groups. Text starting with ``/`` gets a
+        ``bot_command`` entity. ``reply_to`` is a
         message id of that chat (or a message dict). ``extra`` adds fields such as ``photo``,
         ``document``, ``location``, ``sticker``, ``contact`` (use ``text=None`` for those).
         """
@@ -1363,6 +1366,10 @@ class BotApiEmulator:
                         raise ValueError(f"push_message: no message {reply_to} in chat {chat_id} to reply to")
                     message["reply_to_message"] = self._public(replied, nested=True)
             message.update(copy.deepcopy(extra))
+            if chat_type == "channel":
+                del message["from"]
+                message["sender_chat"] = dict(chat)
+                return self.push_update({"channel_post": message})
             return self.push_update({"message": message})
 
     def push_callback_query(self, chat_id: int, user_id: int | None, data: str, message_id: int,
@@ -1625,8 +1632,8 @@ class BotApiEmulator:
                 status, payload = 200, {"ok": True, "result": result}
             except ApiError as exc:
                 status, payload = exc.status, exc.payload()
-            self._record(canonical, params, status, payload)
             delay = self._take_delay(canonical)
+        self._record(canonical, params, status, payload)
         return status, payload, delay
 
     def _record(self, method: str, params: dict, status: int, payload: dict) -> None:

@@ -63,6 +63,20 @@ def msg(key: str, lang: str, **kw: object) -> str:
     return MSG[key].get(lang).format(**kw)
 
 
+def star(session_id: str, saved: bool, lang: str, label: bool = False) -> Button:
+    """The agenda toggle of a session: ☆ adds it to "my agenda", ★ removes it."""
+    text = "★" if saved else "☆"
+    if label:
+        text += (" 내 일정에서 빼기" if saved else " 내 일정에 추가") if lang == "ko" else \
+            (" Remove from my agenda" if saved else " Add to my agenda")
+    return Button(text, data=f"{'un' if saved else 'sv'}:{session_id}")
+
+
+def session_rows(sessions: list[Session], lang: str, saved: frozenset[str]) -> list[list[Button]]:
+    return [[Button(s.title.get(lang)[:60], data=f"a:session:{s.id}"), star(s.id, s.id in saved, lang)]
+            for s in sessions]
+
+
 def menu_buttons(lang: str) -> list[list[Button]]:
     buttons = [Button(label.get(lang), data=f"m:{key}") for key, label in MENU]
     return [buttons[k:k + 2] for k in range(0, len(buttons), 2)]
@@ -94,15 +108,15 @@ def schedule(kb: Knowledge, lang: str) -> Reply:
     return Reply(Doc().add(msg("schedule", lang)), [days, back_row(lang)])
 
 
-def day(kb: Knowledge, d: date, lang: str) -> Reply:
+def day(kb: Knowledge, d: date, lang: str, saved: frozenset[str] = frozenset()) -> Reply:
     entry = kb.entry(f"day:{d.isoformat()}")
     doc = render_entry(kb, entry, lang) if entry else Doc()
     others = [Button(day_label(x, lang), data=f"d:{x.isoformat()}") for x in kb.event.days if x != d]
-    session_buttons = [[Button(s.title.get(lang)[:60], data=f"a:session:{s.id}")] for s in kb.sessions_on(d)]
+    session_buttons = session_rows(kb.sessions_on(d), lang, saved)
     return Reply(doc, session_buttons + [others, back_row(lang)], entry_id=entry.id if entry else None)
 
 
-def now_next(kb: Knowledge, now: datetime, lang: str) -> Reply:
+def now_next(kb: Knowledge, now: datetime, lang: str, saved: frozenset[str] = frozenset()) -> Reply:
     """What runs now and what starts next, from the programme and the (possibly overridden) clock."""
     tz = kb.event.timezone
     now = now.astimezone(tz)
@@ -145,7 +159,7 @@ def now_next(kb: Knowledge, now: datetime, lang: str) -> Reply:
             for s in allday:
                 doc.add(f"• {s.title.get(lang)}")
         doc.blank().add(i(msg("times_note", lang)))
-        buttons += [[Button(s.title.get(lang)[:60], data=f"a:session:{s.id}")] for s in (running + upcoming)[:3]]
+        buttons += session_rows((running + upcoming)[:3], lang, saved)
         buttons.append([Button(day_label(today, lang), data=f"d:{today.isoformat()}")])
     buttons.append(back_row(lang))
     return Reply(doc, buttons)
@@ -188,10 +202,10 @@ def contact(kb: Knowledge, lang: str) -> Reply:
     return Reply(doc, [back_row(lang)])
 
 
-def page(kb: Knowledge, name: str, lang: str, now: datetime) -> Reply | None:
+def page(kb: Knowledge, name: str, lang: str, now: datetime, saved: frozenset[str] = frozenset()) -> Reply | None:
     pages = {"home": home, "sched": schedule, "venue": venue, "speakers": speakers, "results": results,
              "contact": contact}
     if name == "now":
-        return now_next(kb, now, lang)
+        return now_next(kb, now, lang, saved)
     fn = pages.get(name)
     return fn(kb, lang) if fn else None

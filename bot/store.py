@@ -133,6 +133,11 @@ class Store:
         with self._tx():
             self.db.execute("update users set lang = ?, lang_chosen = 1 where id = ?", [lang, user_id])
 
+    def user_lang(self, user_id: int) -> str | None:
+        """The language to write to the user unprompted (announcements, reminders): chosen or from Telegram."""
+        row = self.user(user_id)
+        return row["lang"] if row else None
+
     def chosen_lang(self, user_id: int) -> str | None:
         """The language the user chose with /lang, or None (then replies follow each question's language)."""
         row = self.user(user_id)

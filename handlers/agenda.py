@@ -1,11 +1,328 @@
-"""Personal agenda, reminders, calendar export and feedback (issue 7) — wired in the next step."""
+"""Attendees' personal agenda: ☆/★ on every session, /my, reminders (/remind), the calendar file (/ics),
+feedback (ratings after a session, /feedback), and notices when organisers move or drop a saved session.
 
-from telegram.ext import Application
+Reminders and feedback requests are PTB JobQueue jobs computed from what is stored in SQLite (agenda +
+reminder setting) and the current knowledge, so they are rebuilt on every start and after every change.
+`Store.claim_reminder` makes each one go out at most once, across restarts.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from datetime import datetime, timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from bot.agenda import Due, build_ics, feedback_for, reminders_for, should_send, sorted_agenda
+from bot.knowledge import Knowledge, day_label
+from bot.render import session_when, session_where
+from handlers.common import Core, core, ui_lang
+
+log = logging.getLogger(__name__)
+
+TXT = {
+    "saved": ("☆→★ 내 일정에 추가했어요. 시작 {m}분 전에 알려 드릴게요.", "Added to my agenda. I'll remind you {m} minutes before it starts."),
+    "saved_no_time": ("내 일정에 추가했어요. 시작 시간이 아직 발표되지 않아 알림은 보낼 수 없어요.",
+                      "Added to my agenda. Its start time hasn't been announced, so I can't send a reminder."),
+    "saved_quiet": ("내 일정에 추가했어요. (알림 꺼짐: /remind 15)", "Added to my agenda. (Reminders are off: /remind 15)"),
+    "removed": ("내 일정에서 뺐어요.", "Removed from my agenda."),
+    "empty": ("내 일정이 비어 있어요. 일정(/schedule)에서 ☆를 눌러 세션을 추가하세요.",
+              "Your agenda is empty. Tap ☆ on a session in /schedule to add it."),
+    "my_title": ("📌 내 일정", "📌 My agenda"),
+    "remind_on": ("세션 시작 {m}분 전에 알려 드릴게요.", "I'll remind you {m} minutes before each saved session."),
+    "remind_off": ("알림을 껐어요. 다시 켜려면 /remind 15", "Reminders are off. /remind 15 to turn them back on."),
+    "remind_usage": ("지금 설정: {state}. 바꾸려면 /remind 30 (분) 또는 /remind off",
+                     "Now: {state}. Change with /remind 30 (minutes) or /remind off"),
+    "reminder": ("⏰ {m}분 뒤 시작: <b>{title}</b>\n🗓 {when}\n📍 {where}", "⏰ Starting in {m} minutes: <b>{title}</b>\n🗓 {when}\n📍 {where}"),
+    "rate_q": ("「{title}」 어떠셨어요? 1~5점으로 평가해 주세요.", "How was “{title}”? Please rate it from 1 to 5."),
+    "rated": ("평가 고마워요! ({n}점)", "Thanks for rating! ({n}/5)"),
+    "feedback_usage": ("의견을 함께 보내 주세요. 예: /feedback 안내 표지판이 더 있으면 좋겠어요",
+                       "Add your comment, e.g. /feedback More signs to the halls would help"),
+    "feedback_thanks": ("의견 고마워요! 운영진에게 전달할게요.", "Thank you! Your feedback goes to the organisers."),
+    "moved": ("📌 내 일정의 세션이 변경됐어요: <b>{title}</b>\n🗓 {when}\n📍 {where}",
+              "📌 A session in your agenda has changed: <b>{title}</b>\n🗓 {when}\n📍 {where}"),
+    "dropped": ("📌 내 일정의 세션이 프로그램에서 빠졌어요: <b>{title}</b>", "📌 A session in your agenda was removed from the programme: <b>{title}</b>"),
+    "ics_caption": ("📅 내 일정 캘린더 파일이에요. 다시 가져오면 기존 일정이 갱신돼요.", "📅 Your agenda as a calendar file. Importing it again updates the events."),
+    "ics_all": ("📅 전체 프로그램 캘린더 파일이에요 (내 일정이 비어 있어요).", "📅 The whole programme as a calendar file (your agenda is empty)."),
+}
+
+
+def t(key: str, lang: str, **kw: object) -> str:
+    ko, en = TXT[key]
+    return (ko if lang == "ko" else en).format(**kw)
+
+
+def remind_minutes(c: Core, user_id: int) -> int | None:
+    """The user's reminder lead time; None when they turned reminders off (stored as 0)."""
+    row = c.store.user(user_id)
+    value = row["remind_minutes"] if row else None
+    if value is None:
+        return c.config.reminder_minutes
+    return value or None
+
+
+# ---------------------------------------------------------------- scheduling
+
+
+def _job_name(user_id: int, due: Due) -> str:
+    return f"agenda:{user_id}:{due.kind}:{due.session_id}:{due.day.isoformat()}"
+
+
+def schedule_user(app: Application, user_id: int) -> None:
+    """(Re)build the reminder and feedback jobs of one user from the store and the current knowledge."""
+    c: Core = app.bot_data["core"]
+    for job in app.job_queue.jobs():
+        if job.name and job.name.startswith(f"agenda:{user_id}:"):
+            job.schedule_removal()
+    ids = c.store.agenda(user_id)
+    if not ids:
+        return
+    kb = c.brain.kb
+    minutes = remind_minutes(c, user_id)
+    items = (reminders_for(kb, ids, minutes) if minutes else []) + feedback_for(kb, ids)
+    now = c.now()
+    offset = c.clock.offset()  # BOT_NOW: event time runs ahead of (or behind) real time by this much
+    for due in items:
+        if due.kind == "remind" and due.starts is not None and now >= due.starts:
+            continue  # already started: never remind
+        real_when = max(due.at - offset, datetime.now(due.at.tzinfo) + timedelta(milliseconds=50))
+        app.job_queue.run_once(agenda_job, when=real_when, name=_job_name(user_id, due),
+                               data={"user": user_id, "due": due}, chat_id=user_id, user_id=user_id)
+
+
+def schedule_all(app: Application) -> None:
+    c: Core = app.bot_data["core"]
+    for user_id in sorted({row["user_id"] for row in c.store.all_agenda()}):
+        schedule_user(app, user_id)
+
+
+async def agenda_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    c = core(context)
+    user_id: int = context.job.data["user"]
+    due: Due = context.job.data["due"]
+    kb = c.brain.kb
+    session = kb.session(due.session_id)
+    if session is None or due.session_id not in c.store.agenda(user_id):
+        return
+    # recompute from the current knowledge: a reload may have moved it since the job was scheduled
+    current = {(d.kind, d.day): d for d in (reminders_for(kb, [due.session_id], remind_minutes(c, user_id) or 0)
+                                             + feedback_for(kb, [due.session_id]))}
+    fresh = current.get((due.kind, due.day))
+    if fresh is None or not should_send(fresh, c.now()):
+        return
+    if not c.store.claim_reminder(user_id, due.session_id, due.day.isoformat(), due.kind):
+        return  # already sent (before a restart, or by an earlier job)
+    lang = c.store.user_lang(user_id) or "en"
+    try:
+        if due.kind == "remind":
+            minutes = max(1, round((fresh.starts - c.now()).total_seconds() / 60))
+            await context.bot.send_message(user_id, t("reminder", lang, m=minutes, **_session_bits(kb, session, lang)),
+                                           parse_mode=ParseMode.HTML)
+        else:
+            buttons = [[InlineKeyboardButton("⭐" * n, callback_data=f"rate:{session.id}:{n}") for n in range(1, 6)]]
+            await context.bot.send_message(user_id, t("rate_q", lang, title=session.title.get(lang)),
+                                           reply_markup=InlineKeyboardMarkup(buttons))
+    except Forbidden:
+        c.store.mark_blocked(user_id)
+
+
+def _session_bits(kb: Knowledge, session, lang: str) -> dict:
+    return {"title": html.escape(session.title.get(lang), quote=False),
+            "when": html.escape(session_when(session, lang), quote=False),
+            "where": html.escape(session_where(kb, session, lang) or "—", quote=False)}
+
+
+# ---------------------------------------------------------------- handlers
+
+
+async def toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """☆ (sv:<id>) adds a session to the agenda, ★ (un:<id>) removes it; the button flips in place."""
+    query = update.callback_query
+    c = core(context)
+    action, _, session_id = (query.data or "").partition(":")
+    lang = ui_lang(update, context)
+    session = c.brain.kb.session(session_id)
+    user_id = update.effective_user.id
+    if action == "sv" and session is not None:
+        c.store.add_to_agenda(user_id, session_id)
+        minutes = remind_minutes(c, user_id)
+        note = t("saved", lang, m=minutes) if session.start and minutes else \
+            t("saved_no_time", lang) if not session.start else t("saved_quiet", lang)
+    else:
+        c.store.remove_from_agenda(user_id, session_id)
+        note = t("removed", lang)
+    await query.answer(note, show_alert=action == "sv" and session is not None and not session.start)
+    schedule_user(context.application, user_id)
+    await _flip_star(query, session_id, action == "sv")
+
+
+async def _flip_star(query, session_id: str, now_saved: bool) -> None:
+    markup = query.message.reply_markup if query.message else None
+    if not markup:
+        return
+    rows = []
+    for row in markup.inline_keyboard:
+        new_row = []
+        for b in row:
+            if b.callback_data in (f"sv:{session_id}", f"un:{session_id}"):
+                text = b.text.replace("☆", "★") if now_saved else b.text.replace("★", "☆")
+                text = text.replace("내 일정에 추가", "내 일정에서 빼기").replace("Add to my agenda", "Remove from my agenda") \
+                    if now_saved else text.replace("내 일정에서 빼기", "내 일정에 추가").replace("Remove from my agenda", "Add to my agenda")
+                b = InlineKeyboardButton(text, callback_data=f"{'un' if now_saved else 'sv'}:{session_id}")
+            new_row.append(b)
+        rows.append(new_row)
+    try:
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
+
+
+def my_agenda_page(c: Core, user_id: int, lang: str) -> tuple[str, InlineKeyboardMarkup | None]:
+    kb = c.brain.kb
+    pairs = sorted_agenda(kb, c.store.agenda(user_id))
+    if not pairs:
+        return t("empty", lang), None
+    lines = [f"<b>{t('my_title', lang)}</b>"]
+    current = None
+    for d, s in pairs:
+        if d != current:
+            lines.append(f"\n<b>{html.escape(day_label(d, lang))}</b>")
+            current = d
+        when = f"{s.start:%H:%M}" if s.start else ("시간 미정" if lang == "ko" else "time TBA")
+        lines.append(f"• {when} — {html.escape(s.title.get(lang), quote=False)}")
+    seen, rows = set(), []
+    for _, s in pairs:
+        if s.id not in seen:
+            seen.add(s.id)
+            rows.append([InlineKeyboardButton(f"★ {s.title.get(lang)[:50]}", callback_data=f"un:{s.id}")])
+    return "\n".join(lines), InlineKeyboardMarkup(rows)
+
+
+async def my_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    c = core(context)
+    text, markup = my_agenda_page(c, update.effective_user.id, ui_lang(update, context))
+    await update.effective_message.reply_text(text[:4096], parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def remind_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    c = core(context)
+    lang = ui_lang(update, context)
+    user_id = update.effective_user.id
+    arg = (context.args or [""])[0].lower()
+    if arg in ("off", "끄기", "0"):
+        c.store.set_remind_minutes(user_id, 0)
+        text = t("remind_off", lang)
+    elif arg.isdigit() and 1 <= int(arg) <= 24 * 60:
+        c.store.set_remind_minutes(user_id, int(arg))
+        text = t("remind_on", lang, m=int(arg))
+    else:
+        minutes = remind_minutes(c, user_id)
+        state = (f"{minutes}분 전" if lang == "ko" else f"{minutes} minutes before") if minutes else \
+            ("꺼짐" if lang == "ko" else "off")
+        text = t("remind_usage", lang, state=state)
+    schedule_user(context.application, user_id)
+    await update.effective_message.reply_text(text)
+
+
+async def ics_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    c = core(context)
+    lang = ui_lang(update, context)
+    kb = c.brain.kb
+    ids = c.store.agenda(update.effective_user.id)
+    sessions = [s for s in (kb.session(i) for i in ids) if s] or list(kb.sessions)
+    data = build_ics(kb, sessions, lang)
+    caption = t("ics_caption" if ids else "ics_all", lang)
+    await update.effective_message.reply_document(InputFile(data, filename="wscw2018.ics"), caption=caption)
+
+
+async def rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    _, session_id, raw = (query.data or "").split(":", 2)
+    n = int(raw)
+    c = core(context)
+    lang = ui_lang(update, context)
+    if not 1 <= n <= 5 or c.brain.kb.session(session_id) is None:
+        await query.answer()
+        return
+    c.store.rate(update.effective_user.id, session_id, n)
+    await query.answer(t("rated", lang, n=n))
+    try:
+        await query.edit_message_text(f"{query.message.text}\n{'⭐' * n}")
+    except BadRequest:
+        pass
+
+
+async def feedback_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    c = core(context)
+    lang = ui_lang(update, context)
+    text = " ".join(context.args or []).strip()
+    if not text:
+        await update.effective_message.reply_text(t("feedback_usage", lang))
+        return
+    c.store.add_comment(text, lang)
+    await update.effective_message.reply_text(t("feedback_thanks", lang))
+
+
+async def ratings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    c = core(context)
+    if not c.config.is_staff(update.effective_user.id):
+        from handlers.staff import REFUSED
+        await update.effective_message.reply_text(REFUSED[ui_lang(update, context)])
+        return
+    kb = c.brain.kb
+    lines = ["⭐ Ratings"]
+    for row in c.store.ratings_summary():
+        s = kb.session(row["session_id"])
+        lines.append(f"{row['average']:.2f} ({row['votes']}) — {s.title.en if s else row['session_id']}")
+    if len(lines) == 1:
+        lines.append("no ratings yet")
+    lines.append("\n💬 Latest comments")
+    lines += [f"{r['at'][:16]} [{r['lang']}] {r['text']}" for r in c.store.comments(10)] or ["none yet"]
+    await update.effective_message.reply_text("\n".join(lines)[:4096])
+
+
+async def programme_changed(app: Application, old: Knowledge, new: Knowledge) -> None:
+    """After a reload: tell attendees whose saved sessions moved or disappeared; reschedule reminders."""
+    c: Core = app.bot_data["core"]
+    affected: set[int] = set()
+    for row in c.store.all_agenda():
+        before, after = old.session(row["session_id"]), new.session(row["session_id"])
+        if before is None:
+            continue
+        lang = row["lang"] or "en"
+        if after is None:
+            text = t("dropped", lang, title=html.escape(before.title.get(lang), quote=False))
+        elif (before.days, before.start, before.end, before.venue, before.room) != \
+                (after.days, after.start, after.end, after.venue, after.room):
+            text = t("moved", lang, **_session_bits(new, after, lang))
+        else:
+            continue
+        affected.add(row["user_id"])
+        try:
+            await app.bot.send_message(row["user_id"], text, parse_mode=ParseMode.HTML)
+        except Forbidden:
+            c.store.mark_blocked(row["user_id"])
+        except TelegramError as exc:
+            log.warning("could not tell %s about a programme change: %s", row["user_id"], exc)
+    for user_id in affected:
+        schedule_user(app, user_id)
 
 
 def register(app: Application) -> None:
-    pass
+    app.add_handler(CallbackQueryHandler(toggle, pattern=r"^(sv|un):[a-z0-9-]+$"))
+    app.add_handler(CallbackQueryHandler(rate, pattern=r"^rate:[a-z0-9-]+:\d$"))
+    app.add_handler(CommandHandler("my", my_command))
+    app.add_handler(CommandHandler("remind", remind_command))
+    app.add_handler(CommandHandler("ics", ics_command))
+    app.add_handler(CommandHandler("feedback", feedback_command))
+    app.add_handler(CommandHandler("ratings", ratings_command))
 
 
 def start_jobs(app: Application) -> None:
-    pass
+    app.bot_data["on_reload"] = programme_changed
+    schedule_all(app)

@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Cont
 from bot import pages
 from bot.answer import MAX_QUESTION
 from bot.render import Button, Doc, Reply
-from handlers.common import chosen_lang, core, edit_or_send, send_reply, ui_lang
+from handlers.common import chosen_lang, core, edit_or_send, saved, send_reply, ui_lang
 
 PAGE_COMMANDS = {"menu": "home", "schedule": "sched", "now": "now", "venue": "venue", "speakers": "speakers",
                  "results": "results", "contact": "contact"}
@@ -54,7 +54,7 @@ async def page_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     name = PAGE_COMMANDS[update.effective_message.text.split()[0][1:].split("@")[0].lower()]
     c = core(context)
-    reply = pages.page(c.brain.kb, name, ui_lang(update, context), c.now())
+    reply = pages.page(c.brain.kb, name, ui_lang(update, context), c.now(), saved(update, context))
     await send_reply(context, update.effective_chat.id, reply)
 
 
@@ -93,7 +93,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if kind == "lang" and value in ("ko", "en"):
         await _set_lang(update, context, value)
     elif kind == "m":
-        reply = pages.page(brain.kb, value, lang, c.now())
+        reply = pages.page(brain.kb, value, lang, c.now(), saved(update, context))
         if reply:
             await edit_or_send(update, context, reply)
     elif kind == "d":
@@ -102,12 +102,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         except ValueError:
             return
         if day in brain.kb.event.days:
-            await edit_or_send(update, context, pages.day(brain.kb, day, lang))
+            await edit_or_send(update, context, pages.day(brain.kb, day, lang, saved(update, context)))
     elif kind == "a":
         if brain.kb.entry(value) is None:  # e.g. removed by a reload since the button was sent
             await send_reply(context, update.effective_chat.id, pages.home(brain.kb, lang))
             return
-        await send_reply(context, update.effective_chat.id, brain.entry_reply(value, lang))
+        await send_reply(context, update.effective_chat.id, brain.entry_reply(value, lang, saved(update, context)))
 
 
 def _question_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
@@ -136,7 +136,7 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     c = core(context)
     brain = c.brain  # one reference for the whole question, even if a reload swaps it meanwhile
     now = c.now()
-    answer = brain.ask(text[: MAX_QUESTION + 1], now, chosen_lang(update, context))
+    answer = brain.ask(text[: MAX_QUESTION + 1], now, chosen_lang(update, context), saved(update, context))
     if answer.outcome in ("answer", "ambiguous", "none"):
         c.store.record_question(text, answer.lang, answer.outcome == "answer", answer.entry, answer.candidates, now)
     message = update.effective_message

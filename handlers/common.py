@@ -62,6 +62,12 @@ def chosen_lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | Non
     return core(context).store.chosen_lang(user.id) if user else None
 
 
+def saved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> frozenset[str]:
+    """Session ids in the user's agenda (for the ☆/★ buttons)."""
+    user = update.effective_user
+    return frozenset(core(context).store.agenda(user.id)) if user else frozenset()
+
+
 def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     rows = []
     for row in reply.buttons:
