@@ -520,6 +520,8 @@ def parse_html(text: str, *, strict_ampersand: bool = True) -> tuple[str, list[d
                 attrs["emoji-id"] = value
             elif tag == "tg-time" and attr in ("unix", "format"):
                 attrs[attr] = value
+            elif tag == "blockquote" and attr.lower() == "expandable":
+                attrs["expandable"] = True
         i += 1  # '>'
         if tag == "span" and attrs.get("span") != "spoiler":
             fail(f"Tag \"span\" must have class \"tg-spoiler\" at byte offset {bo(begin)}")
@@ -1351,10 +1353,17 @@ class BotApiEmulator:
             }
             if text is not None:
                 message["text"] = text
-                if entities is None and text.startswith("/"):
+                if entities is None:
+                    # like a Telegram client: a leading /command and every @username become entities
+                    entities = []
                     command = re.match(r"/[A-Za-z0-9_]+(@[A-Za-z0-9_]+)?", text)
                     if command:
-                        entities = [{"type": "bot_command", "offset": 0, "length": _u16(command.group(0))}]
+                        entities.append({"type": "bot_command", "offset": 0, "length": _u16(command.group(0))})
+                    for mention in re.finditer(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}", text):
+                        if command and mention.start() < command.end():
+                            continue
+                        entities.append({"type": "mention", "offset": _u16(text[:mention.start()]),
+                                         "length": _u16(mention.group(0))})
                 if entities:
                     message["entities"] = entities
             if reply_to is not None:
@@ -2552,7 +2561,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = payload
         else:
             body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        reason = http.HTTPStatus(status).phrase if status in http.HTTPStatus._value2member_map_ else "Error"
+        try:
+            reason = http.HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
         head = (f"HTTP/1.1 {status} {reason}\r\n"
                 f"Server: {self.server_version}\r\n"
                 f"Content-Type: {content_type}\r\n"
@@ -2578,7 +2590,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except ValueError:
                 self._send(400, {"ok": False, "error_code": 400, "description": "Bad Request: invalid JSON"})
                 return
-            status, payload = emulator._control(name, query, decoded)
+            try:
+                status, payload = emulator._control(name, query, decoded)
+            except Exception as exc:
+                traceback.print_exc()
+                status, payload = 500, {"ok": False, "error_code": 500,
+                                        "description": f"Internal Server Error: {exc!r}"}
             self._send(status, payload)
             return
         if path.startswith("/file/bot"):

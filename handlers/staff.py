@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import warnings
 from datetime import timedelta
 from functools import wraps
 from pathlib import Path
@@ -16,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.answer import Brain
 from bot.broadcast import Blocked, Broadcaster, Failed, RetryLater, progress_text
@@ -157,6 +159,14 @@ async def drain_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         context.application.create_task(broadcaster.drain(), name="broadcast-drain")
 
 
+def retry_seconds(exc: RetryAfter) -> float:
+    """`RetryAfter.retry_after` is an int (deprecated) or, with PTB_TIMEDELTA=1, a timedelta: take both."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        wait = exc.retry_after
+    return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+
+
 def make_broadcaster(app: Application) -> Broadcaster:
     c: Core = app.bot_data["core"]
     bot = app.bot
@@ -170,8 +180,7 @@ def make_broadcaster(app: Application) -> Broadcaster:
                 await bot.send_message(chat_id, announcement_html(ann, lang), parse_mode=ParseMode.HTML,
                                        reply_markup=unsubscribe_markup(lang))
         except RetryAfter as exc:
-            wait = exc.retry_after
-            raise RetryLater(wait.total_seconds() if isinstance(wait, timedelta) else float(wait)) from exc
+            raise RetryLater(retry_seconds(exc)) from exc
         except Forbidden as exc:
             raise Blocked(exc.message) from exc
         except BadRequest as exc:
