@@ -19,7 +19,7 @@ from bot import pages
 from bot.config import Matching
 from bot.knowledge import Knowledge, load_knowledge
 from bot.render import Button, Doc, Reply, render_entry
-from bot.search import Index, Match, Result
+from bot.search import LIGHT, Index, Match, Result
 
 MAX_QUESTION = 1000  # characters; longer messages are refused politely
 
@@ -47,33 +47,94 @@ class Answer:
     candidates: list[str] = field(default_factory=list)
 
 
-# Time questions: a time word plus nothing that names something specific.
+# Time and date questions: a time word (지금, tomorrow…) or a day of the event (19일, Wednesday, the
+# 20th, 첫날…) plus nothing but generic schedule words — nothing that names something specific.
 _TIME_WORDS = {
-    "now": ("지금", "현재", "now", "right now", "currently", "ongoing", "happening"),
-    "next": ("다음", "이따", "곧", "next", "upcoming", "later", "coming up"),
+    "now": ("지금", "현재", "요즘", "now", "currently", "ongoing", "moment", "right now"),
+    "next": ("다음", "이따", "곧", "이후", "next", "upcoming", "later", "soon"),
     "today": ("오늘", "today", "tonight"),
     "tomorrow": ("내일", "tomorrow"),
     "yesterday": ("어제", "yesterday"),
 }
-_GENERIC = set("""뭐 뭔 뭐해 뭐하 뭐있 뭐야 뭐지 무슨 어떤 일정 프로그램 행사 있 하 해 진행 중 세션 순서 시간 이벤트
-what whats what's is are on the schedule programme program agenda sessions session events event going happening
-s next now today tomorrow yesterday up coming there any else left 열리 열려 하는 있어 있나 있나요 뭐있어 뭐함""".split())
+_GENERIC_RAW = """일정 스케줄 프로그램 세션 행사 이벤트 순서 시간표 시간 진행 진행중 중 중인 뭐뭐 뭐해 뭐함 하는 들을 볼 보 갈
+열리 열려 열리는 있는 하고 할 만한 만 거 것 뭘 뭐가 날 날엔 날에는 에는 에 엔 때 은 는 이 가 일 전체
+schedule programme program agenda session sessions event events plan plans planned happening happen going
+on up coming come comes see attend visit do doing there anything everything else left what's whats day
+"""
+_WEEKDAYS = {"월": 0, "화": 1, "수": 2, "목": 3, "금": 4, "토": 5, "일": 6, "monday": 0, "tuesday": 1,
+             "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6, "mon": 0, "tue": 1,
+             "tues": 1, "wed": 2, "thu": 3, "thur": 3, "thurs": 3, "fri": 4, "sat": 5, "sun": 6}
+_ORDINAL_DAY = {"첫날": 0, "첫째날": 0, "첫째 날": 0, "첫 날": 0, "둘째날": 1, "둘째 날": 1, "셋째날": 2, "셋째 날": 2,
+                "마지막날": -1, "마지막 날": -1, "first day": 0, "second day": 1, "third day": 2, "last day": -1,
+                "final day": -1, "day 1": 0, "day 2": 1, "day 3": 2, "day one": 0, "day two": 1, "day three": 2}
+_DATE_PATTERNS = [
+    re.compile(r"(?P<m>\d{1,2})\s*월\s*(?P<d>\d{1,2})\s*일"),
+    re.compile(r"(?P<m>\d{1,2})\s*[/.]\s*(?P<d>\d{1,2})(?!\d)"),
+    re.compile(r"(?:sept?(?:ember)?\.?)\s*(?P<d>\d{1,2})(?:st|nd|rd|th)?", re.I),
+    re.compile(r"(?P<d>\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s+)?sept?(?:ember)?", re.I),
+    re.compile(r"(?<!\d)(?P<d>\d{1,2})\s*(?:일|st|nd|rd|th)(?![가-힣a-z])", re.I),
+]
+_DATE_WORDS = re.compile(r"\d+\s*(?:월|일|st|nd|rd|th)?|sept?(?:ember)?|첫째|둘째|셋째|마지막|첫|final|first|second|third|last|"
+                         r"[월화수목금토일]요일|monday|tuesday|wednesday|thursday|friday|saturday|sunday", re.I)
+
+
+def _normalised_set(raw: str) -> frozenset[str]:
+    out = set()
+    for w in raw.split():
+        out.add(w)
+        out.update(N.normalize(w).split())
+    return frozenset(out)
+
+
+_GENERIC = _normalised_set(_GENERIC_RAW) | LIGHT
+_TIME_KEYS = tuple(sorted({k for keys in _TIME_WORDS.values() for k in keys}, key=len, reverse=True))
+
+
+def event_day(text: str, days: tuple[date, ...]) -> date | None:
+    """The day of the event a question names (9월 19일, 19일, the 20th, Wednesday, 첫날, last day…)."""
+    lowered = N.nfc(text).lower()
+    for key, index in _ORDINAL_DAY.items():
+        if key in lowered:
+            return days[index]
+    for pattern in _DATE_PATTERNS:
+        m = pattern.search(lowered)
+        if m:
+            month = int(m.groupdict().get("m") or days[0].month)
+            day = int(m.group("d"))
+            hit = [d for d in days if (d.month, d.day) == (month, day)]
+            if hit:
+                return hit[0]
+    m = re.search(r"([월화수목금토일])요일|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|tues?|wed|thu(?:rs?)?)\b", lowered)
+    if m:
+        weekday = _WEEKDAYS[m.group(1) or m.group(2)]
+        hit = [d for d in days if d.weekday() == weekday]
+        if hit:
+            return hit[0]
+    return None
+
+
+def _generic_rest(text: str) -> bool:
+    """True if, without time and date words, the question only has generic schedule words left."""
+    lowered = N.nfc(text).lower()
+    for key in _TIME_KEYS:
+        lowered = lowered.replace(key, " ")
+    for key in _ORDINAL_DAY:
+        lowered = lowered.replace(key, " ")
+    lowered = _DATE_WORDS.sub(" ", lowered)
+    return all(w in _GENERIC for w in N.normalize(lowered).split())
 
 
 def time_intent(text: str) -> str | None:
+    """'now' | 'next' | 'today' | 'tomorrow' | 'yesterday' when the question is only about that time."""
     words = N.normalize(text).split()
-    if not words or len(words) > 7:
+    if not words or len(words) > 8:
         return None
-    joined = " ".join(words)
-    found = None
+    joined = " " + " ".join(words) + " "
+    lowered = " " + N.nfc(text).lower() + " "
     for intent, keys in _TIME_WORDS.items():
-        if any(re.search(rf"(^|\s){re.escape(k)}", joined) for k in keys):
-            found = found or intent
-    if not found:
-        return None
-    time_keys = {k for keys in _TIME_WORDS.values() for k in keys}
-    rest = [w for w in words if not any(w.startswith(k) for k in time_keys) and w not in _GENERIC]
-    return found if not rest else None
+        if any(f" {k}" in joined or f" {k}" in lowered for k in keys):
+            return intent if _generic_rest(text) else None
+    return None
 
 
 class Brain:
@@ -103,6 +164,10 @@ class Brain:
         intent = time_intent(text)
         if intent:
             return Answer(text, lang, "time", self.time_reply(intent, now, lang, saved))
+        day = event_day(text, self.kb.event.days)
+        if day is not None and len(text) <= 80 and _generic_rest(text):
+            entry_id = f"day:{day.isoformat()}"
+            return Answer(text, lang, "answer", self.entry_reply(entry_id, lang, saved), entry_id, 100.0, [entry_id])
         result = self.index.search(text)
         return self.from_result(text, lang, result, now, saved)
 

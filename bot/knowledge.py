@@ -191,6 +191,7 @@ class Knowledge:
     sessions: tuple[Session, ...]
     awards: tuple[Award, ...]
     faq: tuple[Faq, ...]
+    synonyms: tuple[tuple[str, ...], ...] = ()
     entries: tuple[Entry, ...] = ()
     by_id: dict[str, Entry] = field(default_factory=dict, compare=False)
 
@@ -442,7 +443,7 @@ EVENT_SCHEMA = {"name": (_text, True), "short_name": (_str, True), "start_date":
                 "opening_hours": (_text, False)}
 MODELS = {"venues": Venue, "pavilions": Pavilion, "speakers": Speaker, "sessions": Session, "awards": Award,
           "faq": Faq}
-TOP_KEYS = ("event",) + tuple(SCHEMAS)
+TOP_KEYS = ("event",) + tuple(SCHEMAS) + ("synonyms",)
 
 
 @dataclass
@@ -466,6 +467,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
 
     items: dict[str, list[_Placed]] = {key: [] for key in SCHEMAS}
     events: list[_Placed] = []
+    synonyms: list[tuple[str, ...]] = []
     for path in files:
         doc = load_yaml(path, problems, display_name=str(path))
         if doc is None or doc.data is None:
@@ -481,6 +483,9 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                 if checked is not None:
                     complete = all(checked.get(k) is not None for k, (_, req) in EVENT_SCHEMA.items() if req)
                     events.append(_Placed(Event(**checked) if complete else None, reader, checked))
+                continue
+            if key == "synonyms":
+                synonyms.extend(_synonym_groups(doc, value, problems))
                 continue
             if key not in SCHEMAS:
                 guess = difflib.get_close_matches(str(key), TOP_KEYS, n=1)
@@ -513,7 +518,24 @@ def load_knowledge(directory: str | Path) -> Knowledge:
     objs = {key: tuple(p.obj for p in placed) for key, placed in items.items()}
     kb = Knowledge(event=event, **objs)
     entries = _build_entries(kb)
-    return Knowledge(event=event, **objs, entries=entries, by_id={e.id: e for e in entries})
+    return Knowledge(event=event, **objs, synonyms=tuple(synonyms), entries=entries, by_id={e.id: e for e in entries})
+
+
+def _synonym_groups(doc: Document, value: Any, problems: list[Problem]) -> list[tuple[str, ...]]:
+    """`synonyms:` is a list of groups of words that mean the same, e.g. `- [해커톤, hackathon]`."""
+    if not isinstance(value, list):
+        problems.append(Problem(doc.file, doc.line(("synonyms",)), "synonyms",
+                                f"must be a list of groups like '- [해커톤, hackathon]', got {_kind(value)}"))
+        return []
+    groups = []
+    for i, group in enumerate(value):
+        reader = _Reader(doc, ("synonyms", i), f"synonyms[{i + 1}]", problems)
+        words = _str_list(reader, (), group)
+        if isinstance(group, list) and len(words) < 2:
+            reader.problem((), "a group needs at least two words that mean the same")
+        elif len(words) >= 2:
+            groups.append(words)
+    return groups
 
 
 def _check_event(events: list[_Placed], problems: list[Problem]) -> Event | None:

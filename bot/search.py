@@ -30,7 +30,34 @@ from bot import normalize as N
 from bot.config import Matching
 from bot.knowledge import Knowledge
 
-QUERY_WEIGHT = 0.6  # share of "query explained" vs "string covered" in the word score (geometric mean)
+QUERY_WEIGHT = 0.8  # share of "query explained" vs "string covered" in the word score (geometric mean)
+RELATED = 0.5  # share of shared word weight that makes two entries "about the same thing"
+LIGHT_WEIGHT = 0.35
+UNKNOWN_PERCENTILE = 70  # a word the knowledge base never uses weighs like a fairly rare word  # weight of a filler or question word, known or not
+
+# Fillers, question words and polite endings: they say how a question is asked, not what it is about.
+# They weigh little on both sides, so "담당 공무원 전화번호 좀 알려주세요" is about 전화번호, and an
+# unknown filler does not make a question look out of domain. Normalised like the text they meet.
+_LIGHT_RAW = """
+a an the is are was were be been being do does did done of in on at to for from by with about and or it its
+this that these those there here what whats which who whom whose when where why how much many can could
+would will should shall may might i me my we us our you your he she they them their please tell show give
+let know want need like get got any some also still just really ok okay hi hey thanks thank
+뭐 뭔 뭐지 뭐야 뭐예요 무엇 무슨 어떤 어느 어디 언제 누구 누가 어떻게 어케 얼마 얼마나 몇 왜 좀 쭉 혹시 그럼
+그리고 근데 그 이 저 것 거 건 게 수 요 네 예 음 알려 알려줘 알려주 알려주세요 알고 싶 궁금 궁금해 궁금해요
+있 없 하 되 하고 해 해요 했 했어 였 이었 인가 인지 대 대요 래 맞 맞아 정도 관련 대해 대한
+"""
+
+
+def _light_words() -> frozenset[str]:
+    out = set()
+    for raw in _LIGHT_RAW.split():
+        out.add(raw)
+        out.update(N.normalize(raw).split())
+    return frozenset(out)
+
+
+LIGHT = _light_words()
 
 
 @dataclass(frozen=True)
@@ -87,6 +114,7 @@ class Index:
         self.kb = kb
         self.matching = matching
         self.entry_ids = [e.id for e in kb.entries]
+        self._position = {e: i for i, e in enumerate(self.entry_ids)}
         owners: list[int] = []
         string_words: list[list[str]] = []
         compact: list[str] = []
@@ -114,8 +142,18 @@ class Index:
         self.vocab = vocab
         self.words = list(vocab)
         n_entries = max(1, len(kb.entries))
-        self.idf = np.array([math.log(1 + n_entries / len(entry_sets[v])) for v in range(len(vocab))], dtype=np.float32)
-        self.unknown_idf = float(np.median(self.idf)) if len(self.idf) else 1.0
+        self.idf = np.array([LIGHT_WEIGHT if w in LIGHT else math.log(1 + n_entries / len(entry_sets[v]))
+                             for w, v in vocab.items()], dtype=np.float32)
+        content = self.idf[self.idf > LIGHT_WEIGHT]
+        self.unknown_idf = float(np.percentile(content, UNKNOWN_PERCENTILE)) if len(content) else 1.0
+        self.synonyms: dict[str, tuple[str, ...]] = {}
+        for group in kb.synonyms:
+            forms = [" ".join(words_of(g)) for g in group]
+            for f in forms:
+                self.synonyms[f] = tuple(x for x in forms if x != f)
+        self.entry_words: list[frozenset[int]] = [frozenset() for _ in kb.entries]
+        for s_idx, words in enumerate(string_words):
+            self.entry_words[owners[s_idx]] |= {vocab[w] for w in words}
         self.word_jamo = [N.to_jamo(w) for w in self.words]
         self.word_cho = np.array([N.choseong(w) if _is_hangul(w) else "" for w in self.words], dtype=object)
         # postings: strings containing each word; each string's total weight
@@ -137,26 +175,39 @@ class Index:
     # ------------------------------------------------------------ query side
 
     def _split_run(self, word: str) -> list[str]:
-        """'해커톤대상누구' → ['해커톤', '대상', '누구'] when the pieces are known words (greedy, longest
-        first; a leftover tail is normalised for 조사). Unknown runs are returned whole."""
-        if word in self.vocab or not _is_hangul(word) or len(word) < 4:
+        """Split Hangul typed without spaces into known words: '해커톤대상누구였어' → 해커톤 대상 누구.
+
+        Dynamic programming over the run: known words of 2+ syllables score their length squared (so
+        longer words win), a known 1-syllable word scores 1, and a syllable that belongs to no known word
+        (a particle or an ending: 가, 에서, 였어) is skipped at no gain. Accepted when known words cover
+        at least 60 % of the run; otherwise the run is returned whole (and matched fuzzily)."""
+        n = len(word)
+        if word in self.vocab or not _is_hangul(word) or n < 3:
             return [word]
-        pieces, i = [], 0
-        while i < len(word):
-            for j in range(min(len(word), i + self._max_word), i, -1):
-                if word[i:j] in self.vocab and j - i >= 2:
-                    pieces.append(word[i:j])
-                    i = j
-                    break
-            else:
-                tail = N.normalize(word[i:])
-                if tail in self.vocab:
-                    pieces.append(tail)
-                    break
-                if pieces and len(word) - i <= 2:  # a particle or ending left over
-                    break
-                return [word]
-        return pieces if len(pieces) > 1 else [word]
+        best: list[tuple[float, int, list[str]]] = [(0.0, 0, [])] + [(-1.0, 0, [])] * n
+        for i in range(n):
+            score, covered, pieces = best[i]
+            if score < 0:
+                continue
+            if score > best[i + 1][0] or (score == best[i + 1][0] and covered > best[i + 1][1]):
+                best[i + 1] = (score, covered, pieces)  # skip one syllable
+            for j in range(i + 1, min(n, i + self._max_word) + 1):
+                piece = word[i:j]
+                if piece in self.vocab:
+                    gain = (j - i) ** 2 if j - i >= 2 else 1
+                    cand = (score + gain, covered + (j - i), pieces + [piece])
+                    if cand[0] > best[j][0]:
+                        best[j] = cand
+        _, covered, pieces = best[n]
+        if len(pieces) >= 2 and covered >= 0.6 * n:
+            return pieces
+        return [word]
+
+    @staticmethod
+    def _same_shape(a: str, b: str) -> bool:
+        if _is_hangul(a) or _is_hangul(b):
+            return len(a) == len(b)
+        return abs(len(a) - len(b)) <= 2 and not (a.isdigit() or b.isdigit())
 
     def query_words(self, text: str) -> list[str]:
         out: list[str] = []
@@ -182,13 +233,24 @@ class Index:
             sims = process.cdist(fuzzy_words, self.word_jamo, scorer=fuzz.ratio, dtype=np.uint8, workers=1,
                                  score_cutoff=70)
             for row, i in enumerate(fuzzy_rows):
+                word = words[i]
                 n = len(fuzzy_words[row])
-                cutoff = 101 if n <= 3 else 80 if n <= 6 else 72  # short words: exact only
+                if n <= 3 or word.isdigit():
+                    continue  # short words and numbers match exactly or not at all
+                cutoff = 80 if n <= 6 else 72
                 cols = np.flatnonzero(sims[row] >= cutoff)
-                if len(cols):
-                    best = sims[row, cols].max()
-                    for v in cols[sims[row, cols] >= best - 5]:
-                        found[i].append((int(v), float(sims[row, v]) / 100 * 0.95))
+                # a typo keeps the word's length: 헤커톤/해커톤, 킨텍쓰/킨텍스 — but 입장료 is not 입장
+                cols = [v for v in cols if self._same_shape(word, self.words[v])]
+                if cols:
+                    best = max(sims[row, v] for v in cols)
+                    for v in cols:
+                        if sims[row, v] >= best - 5:
+                            found[i].append((int(v), float(sims[row, v]) / 100 * 0.95))
+        for i, w in enumerate(words):  # synonyms from knowledge/synonyms.yaml (keynote → 기조연설 …)
+            for other in self.synonyms.get(w, ()):
+                v = self.vocab.get(other)
+                if v is not None and all(v != x for x, _ in found[i]):
+                    found[i].append((v, 0.95))
         return found
 
     def scores(self, text: str) -> np.ndarray:
@@ -201,11 +263,11 @@ class Index:
         explained = np.zeros(self.n_strings, dtype=np.float32)
         q_total = 0.0
         best_sim: dict[int, float] = {}
-        for word_matches in matches:
+        for word, word_matches in zip(words, matches):
             if not word_matches:
-                q_total += self.unknown_idf
+                q_total += LIGHT_WEIGHT if word in LIGHT else self.unknown_idf
                 continue
-            weight = max(self.idf[v] for v, _ in word_matches)
+            weight = LIGHT_WEIGHT if word in LIGHT else max(self.idf[v] for v, _ in word_matches)
             q_total += weight
             contribution = np.zeros(self.n_strings, dtype=np.float32)
             for v, sim in word_matches:
@@ -225,6 +287,18 @@ class Index:
         result[self._starts_owner] = np.maximum.reduceat(best, self._starts)
         return result
 
+    def related(self, a: str, b: str) -> bool:
+        """Two entries about the same thing (a FAQ entry and its structured twin, say): most of the
+        rarer words of the smaller one also describe the other. A close runner-up that is related does
+        not make the answer ambiguous."""
+        ia, ib = self._position.get(a), self._position.get(b)
+        if ia is None or ib is None:
+            return False
+        wa, wb = self.entry_words[ia], self.entry_words[ib]
+        weigh = lambda ws: float(sum(self.idf[v] for v in ws))  # noqa: E731
+        small = min(weigh(wa), weigh(wb))
+        return small > 0 and weigh(wa & wb) / small >= RELATED
+
     def search(self, text: str) -> Result:
         query = " ".join(self.query_words(text))
         scores = self.scores(text)
@@ -235,7 +309,8 @@ class Index:
         m = self.matching
         if not cands or cands[0].score < m.ambiguous:
             return Result("none", cands, query)
-        runner_up = cands[1].score if len(cands) > 1 else 0.0
+        rivals = [c.score for c in cands[1:] if not self.related(cands[0].entry_id, c.entry_id)]
+        runner_up = rivals[0] if rivals else 0.0
         if cands[0].score >= m.confident and cands[0].score - runner_up >= m.margin:
             return Result("answer", cands, query)
         return Result("ambiguous", tuple(c for c in cands if c.score >= m.ambiguous), query)

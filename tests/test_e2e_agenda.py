@@ -189,7 +189,7 @@ def test_save_from_schedule_day_page_and_untimed_session_alert(env) -> None:
     # by day, then time; the two-day hackathon is listed on both days, with no time
     assert text.index("Tue 18 Sept") < text.index(OPENING_TITLE) < text.index("Wed 19 Sept") \
         < text.index("time TBA") < text.index("Thu 20 Sept")
-    assert text.count("time TBA — Hackathon") == 2 or text.count("time TBA") == 2
+    assert text.count("• time TBA — Smart City Hackathon") == 2 and text.count(OPENING_TITLE) == 1
 
 
 # ---------------------------------------------------------------- 2./3. reminders
@@ -199,16 +199,21 @@ def test_reminder_at_simulated_time_exactly_once(env) -> None:
     emu = env.emu
     bot = env.start("2018-09-18T15:44:57")
     user = Chat(emu, user_id=62001, lang="en")
+    korean = Chat(emu, user_id=62011, lang="ko")
+    korean.say("/start")  # records the Telegram language the bot writes in unprompted
     since = user.mark()
     save_opening(user)
+    save_opening(korean)
     reminder = wait_unprompted(emu, user, since, "Starting in", timeout=8)
     elapsed = time.monotonic() - bot.clock_started
     assert 2.5 <= elapsed <= 6.5, f"reminder after {elapsed:.2f}s of real time, expected ~3 s (at 15:45 event time)"
     assert bot.core.now() >= datetime(2018, 9, 18, 15, 45, tzinfo=env.cfg.timezone)
     text = reminder.params["text"]
     assert "Starting in 15 minutes" in text and OPENING_TITLE in text and "16:00" in text
+    ko_reminder = wait_unprompted(emu, korean, since, "분 뒤 시작", timeout=3)
+    assert "15분 뒤 시작" in ko_reminder.params["text"] and "개막식 및 환영만찬" in ko_reminder.params["text"]
     time.sleep(1.5)
-    assert len(reminders(emu, user)) == 1
+    assert len(reminders(emu, user)) == 1 and len(reminders(emu, korean)) == 1
 
 
 def test_no_second_reminder_after_restart(env) -> None:
@@ -258,7 +263,7 @@ def test_no_reminder_when_restarted_after_the_start(env) -> None:
                                         "add_to_agenda() records the user without their Telegram language")
 def test_reminder_in_the_users_language(env) -> None:
     emu = env.emu
-    env.start("2018-09-18T15:44:57")
+    env.start("2018-09-18T15:50")  # past 15:45, before 16:00: the reminder goes out right after saving
     user = Chat(emu, user_id=62005, lang="ko")
     since = user.mark()
     ack = save_opening(user)
@@ -266,7 +271,7 @@ def test_reminder_in_the_users_language(env) -> None:
     reminder = emu.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == 62005
                             and ("Starting in" in c.params["text"] or "분 뒤 시작" in c.params["text"]),
                             since=since, timeout=8)[-1]
-    assert "15분 뒤 시작" in reminder.params["text"] and "개막식" in reminder.params["text"]  # …so is the reminder
+    assert "분 뒤 시작" in reminder.params["text"] and "개막식" in reminder.params["text"]  # …so is the reminder
 
 
 # ---------------------------------------------------------------- 4. /remind
@@ -426,6 +431,7 @@ def test_moved_and_dropped_session_notices_and_reschedule(env) -> None:
     other = Chat(emu, user_id=66002, lang="en")  # saved something else: told nothing
     save_opening(user)
     press(other, other.press(other.say("/schedule"), "19 Sept")[-1], "sv:hackathon")
+    other_since = other.mark()
     staff = Chat(emu, user_id=STAFF, lang="en")
 
     programme = env.cfg.knowledge_dir / "programme.yaml"
@@ -450,4 +456,37 @@ def test_moved_and_dropped_session_notices_and_reschedule(env) -> None:
     dropped = wait_unprompted(emu, user, since, "removed from the programme", timeout=8)
     assert OPENING_TITLE in dropped.params["text"]
     time.sleep(0.3)
-    assert unprompted(emu, other) == []
+    assert unprompted(emu, other, other_since) == []
+
+
+@pytest.mark.xfail(strict=True, reason="pressing ☆ on an old message for a session dropped from the programme "
+                                        "answers 'Removed from my agenda' and flips the button to ★")
+def test_saving_a_dropped_session(env) -> None:
+    emu = env.emu
+    bot = env.start("2018-09-18T15:30", frozen=True)
+    user = Chat(emu, user_id=66003, lang="en")
+    old_answer = opening_answer(user)  # sent while the session was in the programme
+    programme = env.cfg.knowledge_dir / "programme.yaml"
+    source = programme.read_text(encoding="utf-8")
+    start = source.index(f"  - id: {OPENING}\n")
+    programme.write_text(source[:start] + source[source.index("  - id: ", start + 1):], encoding="utf-8")
+    assert "Knowledge reloaded" in Chat(emu, user_id=STAFF, lang="en").say("/reload").params["text"]
+    since = user.mark()
+    ack = press(user, old_answer, f"sv:{OPENING}")
+    time.sleep(0.5)
+    assert bot.core.store.agenda(66003) == []
+    flips = [c for c in emu.calls[since:] if c.method == "editMessageReplyMarkup" and c.ok]
+    # nothing was saved, so the button must not turn into ★ ("saved"), and the answer must not claim a removal
+    assert not any(f"un:{OPENING}" in [b["callback_data"] for b in buttons(c)] for c in flips)
+    assert "Removed" not in ack.params.get("text", "")
+
+
+@pytest.mark.xfail(strict=True, reason="saving a session that has already started promises a reminder "
+                                        "('I'll remind you 15 minutes before it starts') that is never sent")
+def test_saving_a_past_session_promises_no_reminder(env) -> None:
+    emu = env.emu
+    env.start("2018-09-18T16:30", frozen=True)  # the opening ceremony started at 16:00
+    user = Chat(emu, user_id=66004, lang="en")
+    ack = save_opening(user)
+    assert "Added to my agenda" in ack.params["text"]
+    assert "remind you" not in ack.params["text"]

@@ -1,0 +1,479 @@
+"""Load test: N concurrent simulated attendees talking to the real bot through the Bot API emulator.
+
+    .venv/bin/python bench/telegram_load.py                     # 50 users x 20 messages, both modes
+    .venv/bin/python bench/telegram_load.py --users 200 --messages 10
+    .venv/bin/python bench/telegram_load.py --mode subprocess   # only `python -m bot run`
+    .venv/bin/python bench/telegram_load.py --open-rate 300     # open loop: 300 updates/s in total
+
+Two ways to run the bot (``--mode both``, the default, measures each against its own fresh emulator):
+
+* ``subprocess`` - ``python -m bot run`` exactly as in production (env BOT_CONFIG, BOT_DATA_DIR,
+  TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL, BOT_NOW), long polling the emulator that runs in this process.
+  The bot has its own interpreter, so its numbers are the bot's own.
+* ``inprocess`` - the Application in a background thread (tests/harness.py ``BotRunner``). It shares
+  the GIL with the emulator and with this driver, so it is a pessimistic figure.
+
+Both use the project's config.yaml with the per-user flood limit raised to 10**6 (it would otherwise
+refuse the 21st message a minute) and the knowledge watcher off, clock ``BOT_NOW=2018-09-19T10:05``
+(during the event, so /now has sessions to show).
+
+Workload: user ``i`` has Telegram language ko (even i) or en (odd i), sends ``/start`` first, then
+``M-1`` messages: ~80 % free-text questions in the user's language (from bench/eval_questions.yaml
+when it exists, else a built-in list of paraphrased and out-of-domain questions), ~20 % page commands
+(/schedule /now /menu /venue /speakers /help). No button presses.
+
+* closed loop (default): every user sends its next message as soon as the reply to the previous one
+  is complete; N users means at most N updates in flight.
+* open loop (``--open-rate R``): messages are pushed at R updates/s in total, whatever the replies do.
+
+Matching replies to messages: before the measured run, every distinct (text, language) of the plan is
+sent once from its own calibration chat and the bot's sendMessage texts are recorded. During the run a
+reply is complete when all the expected sendMessage texts arrived in the user's chat (venue pins,
+sendVenue, are not waited for).
+
+Measures:
+* updates/s - completed updates / (last reply's emulator time - first push);
+* reply latency - push time (``time.time()`` just before ``push_message``) to the emulator's recorded
+  time (``Call.time``, ``time.time()`` when the emulator finished handling the sendMessage) of the last
+  message of the reply; p50, p99, max. "first msg" is the same to the first message of the reply;
+* start-up - process spawn (or ``BotRunner.start()``) to the first getUpdates call;
+* memory - VmRSS/VmHWM of the bot process from /proc/PID/status after the run (in-process: the whole
+  benchmark process, emulator and recorded calls included);
+* bot CPU - user+system CPU time of the bot process during the measured run (subprocess only).
+
+Target (issue): >= 200 updates/s and p99 < 50 ms on a 2-core machine. Defaults run in well under 2
+minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from bot.emulator import BotApiEmulator, Call  # noqa: E402
+
+TOKEN = "654321:LOAD-TEST-TOKEN-abcdef"
+NOW = "2018-09-19T10:05"
+USER_BASE = 7_000_000
+CALIBRATION_BASE = 8_000_000
+COMMANDS = ["/schedule", "/now", "/menu", "/venue", "/speakers", "/help"]
+COMMAND_SHARE = 0.2
+
+BUILTIN = {
+    "ko": ["월드 스마트시티 위크가 뭐예요", "행사 언제 해요?", "며칠까지 하나요", "행사장 어디에요", "킨텍스 가는 법",
+           "주최는 누가 해요?", "올해 주제가 뭐야", "관람객 몇 명 왔어?", "결과 요약 좀", "작년이랑 비교하면 어때",
+           "담당자 연락처 알려줘", "사진 볼 수 있어요?", "전체 프로그램 알려줘", "기조연설 누가 해요", "컨퍼런스 뭐 있어",
+           "해커톤 대상 누구야?", "가족이랑 볼만한 거 있어?", "부스 몇 개야", "수출 계약 얼마나 했어", "투자 유치 성과",
+           "지금 뭐 해요?", "점심 어디서 먹어요", "주차 돼요?", "와이파이 비번", "바르셀로나 발표 내용",
+           "창업 경진대회 누가 상 받았어", "토크 콘서트 요약", "세종 시범도시 얘기", "입장료 있어요?", "내일 날씨 어때"],
+    "en": ["what is world smart city week", "when is the event", "what are the dates", "where is it held",
+           "how do I get to the venue", "who organises WSCW", "what's the theme this year", "how many visitors",
+           "summary of results", "how does it compare with 2017", "who can I contact", "any photos",
+           "full programme please", "who are the keynote speakers", "which conferences are there",
+           "who won the hackathon", "anything for families", "how many booths", "export contracts",
+           "how much investment was attracted", "what's on now", "where can I eat lunch", "is there parking",
+           "wifi password", "Barcelona presentation", "startup contest winners", "talk concert summary",
+           "Sejong pilot city", "is it free to enter", "what's the weather tomorrow"],
+}
+
+
+# ------------------------------------------------------------------------------------------ workload
+
+def question_pool(path: Path) -> dict[str, list[str]]:
+    if path.exists():
+        import yaml
+
+        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        pool: dict[str, list[str]] = {"ko": [], "en": []}
+        for item in items:
+            if isinstance(item, dict) and item.get("q") and item.get("lang") in pool:
+                pool[item["lang"]].append(str(item["q"]))
+        if pool["ko"] and pool["en"]:
+            return pool
+    return BUILTIN
+
+
+def make_plan(users: int, messages: int, pool: dict[str, list[str]], seed: int) -> list[list[tuple[str, str]]]:
+    """Per user, the list of (text, language_code) it sends."""
+    rng = random.Random(seed)
+    plan = []
+    for i in range(users):
+        lang = "ko" if i % 2 == 0 else "en"
+        msgs = [("/start", lang)]
+        for _ in range(messages - 1):
+            text = rng.choice(COMMANDS) if rng.random() < COMMAND_SHARE else rng.choice(pool[lang])
+            msgs.append((text, lang))
+        plan.append(msgs)
+    return plan
+
+
+# ------------------------------------------------------------------------------------------ metering
+
+@dataclass
+class Pending:
+    push: float
+    key: tuple[str, str]
+    remaining: list[str]
+    first: float | None = None
+
+
+@dataclass
+class Meter:
+    """Subscribed to the emulator: matches the bot's sendMessage calls to the pushed messages."""
+
+    emu: BotApiEmulator
+    expected: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    plan: list[list[tuple[str, str]]] = field(default_factory=list)
+    closed_loop: bool = True
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    outstanding: dict[int, list[Pending]] = field(default_factory=dict)
+    next_index: dict[int, int] = field(default_factory=dict)
+    latencies: list[float] = field(default_factory=list)
+    first_latencies: list[float] = field(default_factory=list)
+    first_push: float | None = None
+    last_reply: float | None = None
+    completed: int = 0
+    total: int = 0
+    unmatched: int = 0
+    api_errors: int = 0
+    first_get_updates: float | None = None
+    calibrating: dict[int, list[str]] = field(default_factory=dict)
+    last_calibration_call: float = 0.0
+    done: threading.Event = field(default_factory=threading.Event)
+    active: bool = False
+
+    def __call__(self, call: Call) -> None:
+        if call.method == "getUpdates":
+            if self.first_get_updates is None:
+                self.first_get_updates = call.time
+            return
+        if call.status != 200:
+            with self.lock:
+                self.api_errors += 1
+        if call.method != "sendMessage":
+            return
+        try:
+            chat = int(call.params.get("chat_id"))
+        except (TypeError, ValueError):
+            return
+        text = call.params.get("text", "")
+        if chat >= CALIBRATION_BASE:
+            with self.lock:
+                if call.ok and chat in self.calibrating:
+                    self.calibrating[chat].append(text)
+                self.last_calibration_call = time.monotonic()
+            return
+        if not self.active or chat < USER_BASE:
+            return
+        user = chat - USER_BASE
+        push_next = False
+        with self.lock:
+            queue = self.outstanding.get(chat)
+            if not queue:
+                self.unmatched += 1
+                return
+            entry = next((p for p in queue if text in p.remaining), None)
+            if entry is None:  # not the calibrated text (e.g. /now moved on): oldest outstanding message
+                self.unmatched += 1
+                entry = queue[0]
+                entry.remaining.pop(0)
+            else:
+                entry.remaining.remove(text)
+            if entry.first is None:
+                entry.first = call.time
+            if entry.remaining:
+                return
+            queue.remove(entry)
+            self.latencies.append(call.time - entry.push)
+            self.first_latencies.append(entry.first - entry.push)
+            self.completed += 1
+            self.last_reply = max(self.last_reply or 0.0, call.time)
+            if self.completed >= self.total:
+                self.done.set()
+            push_next = self.closed_loop
+        if push_next:
+            self.send_next(user)
+
+    def send(self, user: int, text: str, lang: str) -> None:
+        chat = USER_BASE + user
+        expected = self.expected.get((text, lang)) or [""]
+        with self.lock:
+            now = time.time()
+            if self.first_push is None:
+                self.first_push = now
+            self.outstanding.setdefault(chat, []).append(Pending(now, (text, lang), list(expected)))
+        self.emu.push_message(chat, text, language_code=lang)
+
+    def send_next(self, user: int) -> None:
+        with self.lock:
+            index = self.next_index.get(user, 0)
+            if index >= len(self.plan[user]):
+                return
+            self.next_index[user] = index + 1
+        text, lang = self.plan[user][index]
+        self.send(user, text, lang)
+
+
+def calibrate(meter: Meter, keys: list[tuple[str, str]], timeout: float = 30.0) -> None:
+    """Send every distinct message once from its own chat and record the reply texts."""
+    chats = {}
+    with meter.lock:
+        for n, key in enumerate(keys):
+            chats[CALIBRATION_BASE + n] = key
+            meter.calibrating[CALIBRATION_BASE + n] = []
+        meter.last_calibration_call = time.monotonic()
+    for chat, (text, lang) in chats.items():
+        meter.emu.push_message(chat, text, language_code=lang)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        with meter.lock:
+            all_answered = all(meter.calibrating[c] for c in chats)
+            quiet = time.monotonic() - meter.last_calibration_call > 0.5
+        if all_answered and quiet:
+            break
+    with meter.lock:
+        missing = [chats[c] for c in chats if not meter.calibrating[c]]
+        if missing:
+            raise RuntimeError(f"calibration: no reply to {missing[:5]} ({len(missing)} of {len(chats)})")
+        meter.expected = {chats[c]: list(texts) for c, texts in meter.calibrating.items()}
+
+
+def run_load(meter: Meter, open_rate: float | None, timeout: float) -> float:
+    """Drive the workload; returns the wall time of the run (first push to last reply)."""
+    meter.total = sum(len(m) for m in meter.plan)
+    meter.active = True
+    if open_rate is None:
+        meter.closed_loop = True
+        for user in range(len(meter.plan)):
+            meter.send_next(user)
+    else:
+        meter.closed_loop = False
+        order = [(u, j) for j in range(max(len(m) for m in meter.plan)) for u in range(len(meter.plan))
+                 if j < len(meter.plan[u])]
+
+        def drive() -> None:
+            start = time.monotonic()
+            for k, (u, j) in enumerate(order):
+                delay = start + k / open_rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                text, lang = meter.plan[u][j]
+                meter.send(u, text, lang)
+
+        threading.Thread(target=drive, daemon=True, name="open-loop-driver").start()
+    meter.done.wait(timeout)
+    meter.active = False
+    if meter.first_push is None or meter.last_reply is None:
+        return 0.0
+    return meter.last_reply - meter.first_push
+
+
+# ------------------------------------------------------------------------------------------ the bot
+
+def proc_status(pid: int) -> dict[str, int]:
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0])  # kB
+    except OSError:
+        pass
+    return out
+
+
+def proc_cpu(pid: int) -> float:
+    """User + system CPU seconds of a process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
+def wait_first_poll(meter: Meter, alive, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while meter.first_get_updates is None:
+        if time.monotonic() > deadline or not alive():
+            raise RuntimeError("the bot did not start polling")
+        time.sleep(0.005)
+
+
+@dataclass
+class Result:
+    mode: str
+    users: int
+    updates: int
+    completed: int
+    seconds: float
+    latencies: list[float]
+    first_latencies: list[float]
+    startup: float
+    rss_kb: int
+    hwm_kb: int
+    cpu_seconds: float | None
+    unmatched: int
+    api_errors: int
+    note: str = ""
+
+
+def write_config(tmp: Path) -> Path:
+    path = tmp / "config.yaml"
+    path.write_text(f"knowledge_dir: {ROOT / 'knowledge'}\nflood:\n  messages: 1000000\n  per_seconds: 60\n"
+                    "reload:\n  poll_seconds: 0\n", encoding="utf-8")
+    return path
+
+
+def bench_subprocess(args, plan) -> Result:
+    tmp = Path(tempfile.mkdtemp(prefix="tg-load-"))
+    log_path = tmp / "bot.log"
+    proc = None
+    try:
+        with BotApiEmulator(token=TOKEN) as emu:
+            meter = Meter(emu, plan=plan)
+            emu.subscribe(meter)
+            env = {**os.environ, "BOT_CONFIG": str(write_config(tmp)), "BOT_DATA_DIR": str(tmp / "data"),
+                   "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": emu.base_url, "BOT_NOW": NOW}
+            env.pop("BOT_STAFF_IDS", None)
+            with open(log_path, "wb") as log:
+                spawned = time.time()
+                proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log,
+                                        stderr=subprocess.STDOUT)
+                try:
+                    wait_first_poll(meter, lambda: proc.poll() is None)
+                except RuntimeError:
+                    raise RuntimeError("bot subprocess did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+                startup = meter.first_get_updates - spawned
+                calibrate(meter, sorted({m for msgs in plan for m in msgs}))
+                cpu0 = proc_cpu(proc.pid)
+                seconds = run_load(meter, args.open_rate, args.timeout)
+                cpu = proc_cpu(proc.pid) - cpu0
+                mem = proc_status(proc.pid)
+                proc.terminate()
+                try:
+                    proc.wait(20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(5)
+        note = "" if proc.returncode == 0 else f"bot exit code {proc.returncode}"
+        return Result("subprocess", len(plan), meter.total, meter.completed, seconds, meter.latencies,
+                      meter.first_latencies, startup, mem.get("VmRSS", 0), mem.get("VmHWM", 0), cpu,
+                      meter.unmatched, meter.api_errors, note)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_inprocess(args, plan) -> Result:
+    from harness import BotRunner, make_config
+
+    from bot.clock import Clock
+    from bot.config import load_config
+
+    tmp = Path(tempfile.mkdtemp(prefix="tg-load-"))
+    runner = None
+    try:
+        with BotApiEmulator(token=TOKEN) as emu:
+            meter = Meter(emu, plan=plan)
+            emu.subscribe(meter)
+            cfg = replace(make_config(tmp, emu, flood_messages=10**6), token=TOKEN)
+            env_cfg = load_config(ROOT / "config.yaml", env={"BOT_NOW": NOW})
+            clock = Clock(cfg.timezone, env_cfg.now)  # runs forward from NOW, like BOT_NOW does
+            started = time.time()
+            runner = BotRunner(cfg, clock).start()
+            wait_first_poll(meter, lambda: runner.error is None)
+            startup = meter.first_get_updates - started
+            calibrate(meter, sorted({m for msgs in plan for m in msgs}))
+            seconds = run_load(meter, args.open_rate, args.timeout)
+            mem = proc_status(os.getpid())
+            runner.stop()
+            runner = None
+        return Result("in-process", len(plan), meter.total, meter.completed, seconds, meter.latencies,
+                      meter.first_latencies, startup, mem.get("VmRSS", 0), mem.get("VmHWM", 0), None,
+                      meter.unmatched, meter.api_errors, "RSS = whole process (bot + emulator + driver)")
+    finally:
+        if runner is not None:
+            runner.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------ report
+
+def pct(samples: list[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    s = sorted(samples)
+    return s[min(len(s) - 1, max(0, int(round(q * len(s) + 0.5)) - 1))] * 1000
+
+
+def table(results: list[Result], args) -> str:
+    loop = "closed loop" if args.open_rate is None else f"open loop {args.open_rate:g}/s"
+    head = ("| mode | users × msgs | loop | completed | updates/s | p50 ms | p99 ms | max ms | first-msg p99 ms "
+            "| start-up s | bot RSS MB (peak) | bot CPU ms/update | target ≥200/s & p99<50ms |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in results:
+        rate = r.completed / r.seconds if r.seconds > 0 else 0.0
+        p99 = pct(r.latencies, 0.99)
+        ok = rate >= 200 and p99 < 50 and r.completed == r.updates
+        cpu = f"{r.cpu_seconds * 1000 / r.completed:.2f}" if r.cpu_seconds is not None and r.completed else "n/a"
+        lines.append(f"| {r.mode} | {r.users} × {r.updates // max(r.users, 1)} | {loop} | {r.completed}/{r.updates} "
+                     f"| {rate:.0f} | {pct(r.latencies, 0.5):.1f} | {p99:.1f} | {max(r.latencies, default=0) * 1000:.1f} "
+                     f"| {pct(r.first_latencies, 0.99):.1f} | {r.startup:.2f} | {r.rss_kb / 1024:.0f} ({r.hwm_kb / 1024:.0f}) "
+                     f"| {cpu} | {'PASS' if ok else 'FAIL'} |")
+    notes = []
+    for r in results:
+        bits = [f"{r.mode}: unmatched replies {r.unmatched}, API errors {r.api_errors}"]
+        if r.cpu_seconds is not None and r.seconds > 0:
+            bits.append(f"bot CPU {r.cpu_seconds:.1f} s over {r.seconds:.1f} s ({100 * r.cpu_seconds / r.seconds:.0f} % of one core)")
+        if r.note:
+            bits.append(r.note)
+        notes.append("- " + "; ".join(bits))
+    return "\n".join(lines + [""] + notes)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--users", type=int, default=50, help="concurrent simulated users (default 50)")
+    parser.add_argument("--messages", type=int, default=20, help="messages per user, /start included (default 20)")
+    parser.add_argument("--mode", choices=("both", "subprocess", "inprocess"), default="both")
+    parser.add_argument("--open-rate", type=float, default=None, metavar="R",
+                        help="open loop: push R updates/s in total instead of waiting for replies")
+    parser.add_argument("--questions", default=str(ROOT / "bench" / "eval_questions.yaml"),
+                        help="YAML list of {q, lang} (default bench/eval_questions.yaml, else built-in questions)")
+    parser.add_argument("--timeout", type=float, default=45.0, help="give up on a run after this many seconds")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args(argv)
+    if args.users < 1 or args.messages < 1:
+        parser.error("--users and --messages must be at least 1")
+
+    pool = question_pool(Path(args.questions))
+    source = args.questions if pool is not BUILTIN else "built-in list"
+    plan = make_plan(args.users, args.messages, pool, args.seed)
+    results = []
+    modes = ["subprocess", "inprocess"] if args.mode == "both" else [args.mode]
+    for mode in modes:
+        print(f"running {mode} ...", file=sys.stderr, flush=True)
+        results.append(bench_subprocess(args, plan) if mode == "subprocess" else bench_inprocess(args, plan))
+    print(f"\n### Telegram load: {args.users} users × {args.messages} messages (questions: {source}; "
+          f"{os.cpu_count()} CPUs)\n")
+    print(table(results, args))
+    return 0 if all(r.completed == r.updates for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
