@@ -101,11 +101,17 @@ def build_ics(kb: Knowledge, sessions: list[Session], lang: str = "ko", stamp: d
                 if s.end:
                     ev.add("dtend", s.ends_at(d, tz))
                 cal.add_component(ev)
-        else:
+        elif (max(s.days) - min(s.days)).days + 1 == len(s.days):  # consecutive days: one all-day span
             ev = _event(s, lang, f"{s.id}@{UID_DOMAIN}", stamp, location, description)
             ev.add("dtstart", min(s.days))
             ev.add("dtend", max(s.days) + timedelta(days=1))
             cal.add_component(ev)
+        else:
+            for d in s.days:
+                ev = _event(s, lang, f"{s.id}-{d.isoformat()}@{UID_DOMAIN}", stamp, location, description)
+                ev.add("dtstart", d)
+                ev.add("dtend", d + timedelta(days=1))
+                cal.add_component(ev)
     cal.add_missing_timezones()
     return cal.to_ical()
 

@@ -157,6 +157,43 @@ def cmd_unanswered(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ics(args: argparse.Namespace) -> int:
+    from bot.agenda import build_ics
+
+    cfg = _config(args)
+    try:
+        kb = load_knowledge(cfg.knowledge_dir)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    data = build_ics(kb, list(kb.sessions), args.lang)
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"wrote {len(kb.sessions)} sessions to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from bot.reports import to_csv
+    from bot.store import Store
+
+    store = Store.in_dir(_config(args).data_dir)
+    ratings = store.ratings_summary()
+    comments = store.comments(limit=100_000)
+    if args.format == "csv":
+        sys.stdout.write(to_csv(({"kind": "rating", "session_id": r["session_id"], "average": r["average"],
+                                  "votes": r["votes"]} for r in ratings), ["kind", "session_id", "average", "votes"]))
+        sys.stdout.write(to_csv(({"kind": "comment", **c} for c in comments), ["kind", "at", "session_id", "lang", "text"]))
+    else:
+        for r in ratings:
+            print(f"{r['average']:.2f} ({r['votes']} votes)  {r['session_id']}")
+        for c in comments:
+            print(f"{c['at']}  [{c['lang']}] {c['text']}")
+    return 0
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from bot.emulator import main as emulator_main
 
@@ -203,6 +240,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", default="24h", help="ISO date-time or a duration such as 24h or 7d (default 24h)")
     p.add_argument("--format", choices=("text", "csv"), default="text")
     p.set_defaults(func=cmd_unanswered)
+
+    p = sub.add_parser("ics", help="write the whole programme as an iCalendar file (for the event website)")
+    p.add_argument("--out", help="file to write (default: standard output)")
+    p.add_argument("--lang", choices=("ko", "en"), default="ko")
+    p.set_defaults(func=cmd_ics)
+
+    p = sub.add_parser("feedback", help="session ratings and attendee comments")
+    p.add_argument("--format", choices=("text", "csv"), default="text")
+    p.set_defaults(func=cmd_feedback)
 
     p = sub.add_parser("emulator", help="run the loopback Bot API emulator on its own")
     p.add_argument("--port", type=int, default=8081)

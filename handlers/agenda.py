@@ -25,11 +25,13 @@ from handlers.common import Core, core, ui_lang
 log = logging.getLogger(__name__)
 
 TXT = {
-    "saved": ("☆→★ 내 일정에 추가했어요. 시작 {m}분 전에 알려 드릴게요.", "Added to my agenda. I'll remind you {m} minutes before it starts."),
+    "saved": ("내 일정에 추가했어요. 시작 {m}분 전에 알려 드릴게요.", "Added to my agenda. I'll remind you {m} minutes before it starts."),
     "saved_no_time": ("내 일정에 추가했어요. 시작 시간이 아직 발표되지 않아 알림은 보낼 수 없어요.",
                       "Added to my agenda. Its start time hasn't been announced, so I can't send a reminder."),
     "saved_quiet": ("내 일정에 추가했어요. (알림 꺼짐: /remind 15)", "Added to my agenda. (Reminders are off: /remind 15)"),
     "removed": ("내 일정에서 뺐어요.", "Removed from my agenda."),
+    "saved_started": ("내 일정에 추가했어요. (이미 시작한 세션이라 알림은 없어요)", "Added to my agenda. (It has already started, so no reminder.)"),
+    "gone": ("이 세션은 더 이상 프로그램에 없어요.", "This session is no longer in the programme."),
     "empty": ("내 일정이 비어 있어요. 일정(/schedule)에서 ☆를 눌러 세션을 추가하세요.",
               "Your agenda is empty. Tap ☆ on a session in /schedule to add it."),
     "my_title": ("📌 내 일정", "📌 My agenda"),
@@ -146,17 +148,28 @@ async def toggle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, _, session_id = (query.data or "").partition(":")
     lang = ui_lang(update, context)
     session = c.brain.kb.session(session_id)
-    user_id = update.effective_user.id
-    if action == "sv" and session is not None:
-        c.store.add_to_agenda(user_id, session_id)
-        minutes = remind_minutes(c, user_id)
-        note = t("saved", lang, m=minutes) if session.start and minutes else \
-            t("saved_no_time", lang) if not session.start else t("saved_quiet", lang)
+    user = update.effective_user
+    c.store.touch_user(user.id, "ko" if (user.language_code or "").lower().startswith("ko") else "en")
+    if action == "sv" and session is None:  # dropped from the programme since the button was sent
+        await query.answer(t("gone", lang), show_alert=True)
+        return
+    if action == "sv":
+        c.store.add_to_agenda(user.id, session_id)
+        minutes = remind_minutes(c, user.id)
+        upcoming = [d for d in reminders_for(c.brain.kb, [session_id], minutes or 0) if d.starts and d.starts > c.now()]
+        if not session.start:
+            note = t("saved_no_time", lang)
+        elif not minutes:
+            note = t("saved_quiet", lang)
+        elif upcoming:
+            note = t("saved", lang, m=minutes)
+        else:
+            note = t("saved_started", lang)
     else:
-        c.store.remove_from_agenda(user_id, session_id)
+        c.store.remove_from_agenda(user.id, session_id)
         note = t("removed", lang)
-    await query.answer(note, show_alert=action == "sv" and session is not None and not session.start)
-    schedule_user(context.application, user_id)
+    await query.answer(note, show_alert=action == "sv" and not session.start)
+    schedule_user(context.application, user.id)
     await _flip_star(query, session_id, action == "sv")
 
 

@@ -259,8 +259,6 @@ def test_no_reminder_when_restarted_after_the_start(env) -> None:
     assert list(bot.core.store.db.query("select * from reminders_sent where kind = 'remind'")) == []
 
 
-@pytest.mark.xfail(strict=True, reason="reminders to a user who never sent /start go out in English: "
-                                        "add_to_agenda() records the user without their Telegram language")
 def test_reminder_in_the_users_language(env) -> None:
     emu = env.emu
     env.start("2018-09-18T15:50")  # past 15:45, before 16:00: the reminder goes out right after saving
@@ -459,8 +457,6 @@ def test_moved_and_dropped_session_notices_and_reschedule(env) -> None:
     assert unprompted(emu, other, other_since) == []
 
 
-@pytest.mark.xfail(strict=True, reason="pressing ☆ on an old message for a session dropped from the programme "
-                                        "answers 'Removed from my agenda' and flips the button to ★")
 def test_saving_a_dropped_session(env) -> None:
     emu = env.emu
     bot = env.start("2018-09-18T15:30", frozen=True)
@@ -481,8 +477,6 @@ def test_saving_a_dropped_session(env) -> None:
     assert "Removed" not in ack.params.get("text", "")
 
 
-@pytest.mark.xfail(strict=True, reason="saving a session that has already started promises a reminder "
-                                        "('I'll remind you 15 minutes before it starts') that is never sent")
 def test_saving_a_past_session_promises_no_reminder(env) -> None:
     emu = env.emu
     env.start("2018-09-18T16:30", frozen=True)  # the opening ceremony started at 16:00
