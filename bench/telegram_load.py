@@ -48,6 +48,7 @@ minutes.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import random
 import shutil
@@ -69,6 +70,7 @@ TOKEN = "654321:LOAD-TEST-TOKEN-abcdef"
 NOW = "2018-09-19T10:05"
 USER_BASE = 7_000_000
 CALIBRATION_BASE = 8_000_000
+PROBE_CHAT, PROBE_USER = -4242, 6_999_999
 COMMANDS = ["/schedule", "/now", "/menu", "/venue", "/speakers", "/help"]
 COMMAND_SHARE = 0.2
 
@@ -120,6 +122,11 @@ def make_plan(users: int, messages: int, pool: dict[str, list[str]], seed: int) 
     return plan
 
 
+
+def kind_of(text: str) -> str:
+    return "/start" if text == "/start" else ("command" if text.startswith("/") else "question")
+
+
 # ------------------------------------------------------------------------------------------ metering
 
 @dataclass
@@ -130,37 +137,40 @@ class Pending:
     first: float | None = None
 
 
-@dataclass
 class Meter:
-    """Subscribed to the emulator: matches the bot's sendMessage calls to the pushed messages."""
+    """Subscribed to the emulator (called in its server threads): matches the bot's sendMessage calls to
+    the pushed messages, and in closed loop pushes each user's next message."""
 
-    emu: BotApiEmulator
-    expected: dict[tuple[str, str], list[str]] = field(default_factory=dict)
-    plan: list[list[tuple[str, str]]] = field(default_factory=list)
-    closed_loop: bool = True
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    outstanding: dict[int, list[Pending]] = field(default_factory=dict)
-    next_index: dict[int, int] = field(default_factory=dict)
-    latencies: list[float] = field(default_factory=list)
-    first_latencies: list[float] = field(default_factory=list)
-    first_push: float | None = None
-    last_reply: float | None = None
-    completed: int = 0
-    total: int = 0
-    unmatched: int = 0
-    api_errors: int = 0
-    first_get_updates: float | None = None
-    calibrating: dict[int, list[str]] = field(default_factory=dict)
-    last_calibration_call: float = 0.0
-    done: threading.Event = field(default_factory=threading.Event)
-    active: bool = False
+    def __init__(self, emu: BotApiEmulator, plan: list[list[tuple[str, str]]]) -> None:
+        self.emu, self.plan = emu, plan
+        self.lock = threading.Lock()
+        self.expected: dict[tuple[str, str], list[str]] = {}
+        self.first_get_updates: float | None = None
+        self.calibrating: dict[int, list[str]] = {}
+        self.last_calibration_call = 0.0
+        self.active = False
+        self.reset(closed_loop=True)
+
+    def reset(self, closed_loop: bool) -> None:
+        with self.lock:
+            self.closed_loop = closed_loop
+            self.outstanding: dict[int, list[Pending]] = {}
+            self.next_index: dict[int, int] = {}
+            self.samples: list[tuple[str, float, float]] = []  # (kind, full reply, first message)
+            self.first_push: float | None = None
+            self.last_reply: float | None = None
+            self.completed = 0
+            self.total = sum(len(m) for m in self.plan)
+            self.unmatched = 0
+            self.api_errors = 0
+            self.done = threading.Event()
 
     def __call__(self, call: Call) -> None:
         if call.method == "getUpdates":
             if self.first_get_updates is None:
                 self.first_get_updates = call.time
             return
-        if call.status != 200:
+        if call.status != 200 and self.active:
             with self.lock:
                 self.api_errors += 1
         if call.method != "sendMessage":
@@ -178,15 +188,13 @@ class Meter:
             return
         if not self.active or chat < USER_BASE:
             return
-        user = chat - USER_BASE
-        push_next = False
         with self.lock:
             queue = self.outstanding.get(chat)
             if not queue:
                 self.unmatched += 1
                 return
             entry = next((p for p in queue if text in p.remaining), None)
-            if entry is None:  # not the calibrated text (e.g. /now moved on): oldest outstanding message
+            if entry is None:  # not a calibrated text (e.g. /now moved on): the oldest outstanding message
                 self.unmatched += 1
                 entry = queue[0]
                 entry.remaining.pop(0)
@@ -197,15 +205,14 @@ class Meter:
             if entry.remaining:
                 return
             queue.remove(entry)
-            self.latencies.append(call.time - entry.push)
-            self.first_latencies.append(entry.first - entry.push)
+            self.samples.append((kind_of(entry.key[0]), call.time - entry.push, entry.first - entry.push))
             self.completed += 1
             self.last_reply = max(self.last_reply or 0.0, call.time)
             if self.completed >= self.total:
                 self.done.set()
             push_next = self.closed_loop
         if push_next:
-            self.send_next(user)
+            self.send_next(chat - USER_BASE)
 
     def send(self, user: int, text: str, lang: str) -> None:
         chat = USER_BASE + user
@@ -227,13 +234,13 @@ class Meter:
         self.send(user, text, lang)
 
 
-def calibrate(meter: Meter, keys: list[tuple[str, str]], timeout: float = 30.0) -> None:
-    """Send every distinct message once from its own chat and record the reply texts."""
-    chats = {}
+def calibrate(meter: Meter, timeout: float = 30.0) -> None:
+    """Send every distinct (text, language) of the plan once, each from its own chat, and record the
+    texts of the bot's sendMessage calls (this also warms the bot up)."""
+    keys = sorted({m for msgs in meter.plan for m in msgs})
+    chats = {CALIBRATION_BASE + n: key for n, key in enumerate(keys)}
     with meter.lock:
-        for n, key in enumerate(keys):
-            chats[CALIBRATION_BASE + n] = key
-            meter.calibrating[CALIBRATION_BASE + n] = []
+        meter.calibrating = {chat: [] for chat in chats}
         meter.last_calibration_call = time.monotonic()
     for chat, (text, lang) in chats.items():
         meter.emu.push_message(chat, text, language_code=lang)
@@ -241,29 +248,39 @@ def calibrate(meter: Meter, keys: list[tuple[str, str]], timeout: float = 30.0) 
     while time.monotonic() < deadline:
         time.sleep(0.1)
         with meter.lock:
-            all_answered = all(meter.calibrating[c] for c in chats)
-            quiet = time.monotonic() - meter.last_calibration_call > 0.5
-        if all_answered and quiet:
-            break
+            if all(meter.calibrating.values()) and time.monotonic() - meter.last_calibration_call > 0.5:
+                break
     with meter.lock:
-        missing = [chats[c] for c in chats if not meter.calibrating[c]]
+        missing = [chats[c] for c, texts in meter.calibrating.items() if not texts]
         if missing:
             raise RuntimeError(f"calibration: no reply to {missing[:5]} ({len(missing)} of {len(chats)})")
         meter.expected = {chats[c]: list(texts) for c, texts in meter.calibrating.items()}
 
 
-def run_load(meter: Meter, open_rate: float | None, timeout: float) -> float:
-    """Drive the workload; returns the wall time of the run (first push to last reply)."""
-    meter.total = sum(len(m) for m in meter.plan)
+@dataclass
+class Phase:
+    loop: str
+    updates: int
+    completed: int
+    seconds: float
+    samples: list[tuple[str, float, float]]
+    unmatched: int
+    api_errors: int
+    cpu_seconds: float | None
+
+
+def run_phase(meter: Meter, open_rate: float | None, timeout: float, cpu) -> Phase:
+    """One measured run over the whole plan: closed loop (open_rate None) or open loop at open_rate/s."""
+    meter.reset(closed_loop=open_rate is None)
+    cpu0 = cpu()
     meter.active = True
     if open_rate is None:
-        meter.closed_loop = True
         for user in range(len(meter.plan)):
             meter.send_next(user)
+        wait = timeout
     else:
-        meter.closed_loop = False
-        order = [(u, j) for j in range(max(len(m) for m in meter.plan)) for u in range(len(meter.plan))
-                 if j < len(meter.plan[u])]
+        longest = max(len(m) for m in meter.plan)
+        order = [(u, j) for j in range(longest) for u in range(len(meter.plan)) if j < len(meter.plan[u])]
 
         def drive() -> None:
             start = time.monotonic()
@@ -275,11 +292,17 @@ def run_load(meter: Meter, open_rate: float | None, timeout: float) -> float:
                 meter.send(u, text, lang)
 
         threading.Thread(target=drive, daemon=True, name="open-loop-driver").start()
-    meter.done.wait(timeout)
+        wait = len(order) / open_rate + timeout
+    meter.done.wait(wait)
     meter.active = False
-    if meter.first_push is None or meter.last_reply is None:
-        return 0.0
-    return meter.last_reply - meter.first_push
+    used = cpu() - cpu0 if cpu0 is not None else None
+    with meter.lock:
+        seconds = (meter.last_reply - meter.first_push) if meter.first_push and meter.last_reply else 0.0
+        loop = "closed" if open_rate is None else f"open {open_rate:g}/s"
+        phase = Phase(loop, meter.total, meter.completed, seconds, list(meter.samples), meter.unmatched,
+                      meter.api_errors, used)
+    time.sleep(0.3)  # let stragglers of a timed-out phase land before the next one
+    return phase
 
 
 # ------------------------------------------------------------------------------------------ the bot
@@ -297,12 +320,19 @@ def proc_status(pid: int) -> dict[str, int]:
 
 
 def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process."""
+    """User + system CPU seconds of a process (all its threads)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, IndexError, ValueError):
         return float("nan")
+
+
+def push_probe(emu: BotApiEmulator) -> None:
+    """An update waiting before the bot starts, so that its first getUpdates returns at once and is
+    recorded when it arrives (a long poll is recorded when it ends). A group message without a mention:
+    the bot reads it and stays silent."""
+    emu.push_message(PROBE_CHAT, "probe", user_id=PROBE_USER, chat_type="group")
 
 
 def wait_first_poll(meter: Meter, alive, timeout: float = 60.0) -> None:
@@ -314,20 +344,13 @@ def wait_first_poll(meter: Meter, alive, timeout: float = 60.0) -> None:
 
 
 @dataclass
-class Result:
+class ModeResult:
     mode: str
-    users: int
-    updates: int
-    completed: int
-    seconds: float
-    latencies: list[float]
-    first_latencies: list[float]
     startup: float
     rss_kb: int
     hwm_kb: int
-    cpu_seconds: float | None
-    unmatched: int
-    api_errors: int
+    phases: list[Phase]
+    expected: dict = field(default_factory=dict)
     note: str = ""
 
 
@@ -338,48 +361,54 @@ def write_config(tmp: Path) -> Path:
     return path
 
 
-def bench_subprocess(args, plan) -> Result:
+def run_phases(meter: Meter, args, cpu) -> list[Phase]:
+    calibrate(meter)
+    phases = []
+    if args.loop in ("closed", "both"):
+        phases.append(run_phase(meter, None, args.timeout, cpu))
+    if args.loop in ("open", "both"):
+        phases.append(run_phase(meter, args.open_rate, args.timeout, cpu))
+    return phases
+
+
+def bench_subprocess(args, plan) -> ModeResult:
     tmp = Path(tempfile.mkdtemp(prefix="tg-load-"))
     log_path = tmp / "bot.log"
     proc = None
     try:
-        with BotApiEmulator(token=TOKEN) as emu:
-            meter = Meter(emu, plan=plan)
+        with BotApiEmulator(token=TOKEN) as emu, open(log_path, "wb") as log:
+            meter = Meter(emu, plan)
             emu.subscribe(meter)
+            push_probe(emu)
             env = {**os.environ, "BOT_CONFIG": str(write_config(tmp)), "BOT_DATA_DIR": str(tmp / "data"),
                    "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": emu.base_url, "BOT_NOW": NOW}
             env.pop("BOT_STAFF_IDS", None)
-            with open(log_path, "wb") as log:
-                spawned = time.time()
-                proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log,
-                                        stderr=subprocess.STDOUT)
-                try:
-                    wait_first_poll(meter, lambda: proc.poll() is None)
-                except RuntimeError:
-                    raise RuntimeError("bot subprocess did not start:\n" + log_path.read_text(errors="replace")[-3000:])
-                startup = meter.first_get_updates - spawned
-                calibrate(meter, sorted({m for msgs in plan for m in msgs}))
-                cpu0 = proc_cpu(proc.pid)
-                seconds = run_load(meter, args.open_rate, args.timeout)
-                cpu = proc_cpu(proc.pid) - cpu0
-                mem = proc_status(proc.pid)
-                proc.terminate()
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(5)
+            spawned = time.time()
+            proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT)
+            try:
+                wait_first_poll(meter, lambda: proc.poll() is None)
+            except RuntimeError:
+                raise RuntimeError("bot subprocess did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+            startup = meter.first_get_updates - spawned
+            phases = run_phases(meter, args, lambda: proc_cpu(proc.pid))
+            mem = proc_status(proc.pid)
+            proc.terminate()
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
         note = "" if proc.returncode == 0 else f"bot exit code {proc.returncode}"
-        return Result("subprocess", len(plan), meter.total, meter.completed, seconds, meter.latencies,
-                      meter.first_latencies, startup, mem.get("VmRSS", 0), mem.get("VmHWM", 0), cpu,
-                      meter.unmatched, meter.api_errors, note)
+        return ModeResult("subprocess", startup, mem.get("VmRSS", 0), mem.get("VmHWM", 0), phases, meter.expected,
+                          note)
     finally:
         if proc is not None and proc.poll() is None:
             proc.kill()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def bench_inprocess(args, plan) -> Result:
+def bench_inprocess(args, plan) -> ModeResult:
     from harness import BotRunner, make_config
 
     from bot.clock import Clock
@@ -389,23 +418,22 @@ def bench_inprocess(args, plan) -> Result:
     runner = None
     try:
         with BotApiEmulator(token=TOKEN) as emu:
-            meter = Meter(emu, plan=plan)
+            meter = Meter(emu, plan)
             emu.subscribe(meter)
+            push_probe(emu)
             cfg = replace(make_config(tmp, emu, flood_messages=10**6), token=TOKEN)
-            env_cfg = load_config(ROOT / "config.yaml", env={"BOT_NOW": NOW})
-            clock = Clock(cfg.timezone, env_cfg.now)  # runs forward from NOW, like BOT_NOW does
+            start_at = load_config(ROOT / "config.yaml", env={"BOT_NOW": NOW}).now
+            clock = Clock(cfg.timezone, start_at)  # runs forward from NOW, like BOT_NOW does
             started = time.time()
             runner = BotRunner(cfg, clock).start()
             wait_first_poll(meter, lambda: runner.error is None)
             startup = meter.first_get_updates - started
-            calibrate(meter, sorted({m for msgs in plan for m in msgs}))
-            seconds = run_load(meter, args.open_rate, args.timeout)
+            phases = run_phases(meter, args, lambda: None)
             mem = proc_status(os.getpid())
             runner.stop()
             runner = None
-        return Result("in-process", len(plan), meter.total, meter.completed, seconds, meter.latencies,
-                      meter.first_latencies, startup, mem.get("VmRSS", 0), mem.get("VmHWM", 0), None,
-                      meter.unmatched, meter.api_errors, "RSS = whole process (bot + emulator + driver)")
+        return ModeResult("in-process", startup, mem.get("VmRSS", 0), mem.get("VmHWM", 0), phases, meter.expected,
+                          "RSS is the whole process (bot + emulator + driver); bot CPU not separable")
     finally:
         if runner is not None:
             runner.stop()
@@ -415,35 +443,49 @@ def bench_inprocess(args, plan) -> Result:
 # ------------------------------------------------------------------------------------------ report
 
 def pct(samples: list[float], q: float) -> float:
+    """Nearest-rank percentile, in milliseconds."""
     if not samples:
         return float("nan")
     s = sorted(samples)
-    return s[min(len(s) - 1, max(0, int(round(q * len(s) + 0.5)) - 1))] * 1000
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))] * 1000
 
 
-def table(results: list[Result], args) -> str:
-    loop = "closed loop" if args.open_rate is None else f"open loop {args.open_rate:g}/s"
-    head = ("| mode | users × msgs | loop | completed | updates/s | p50 ms | p99 ms | max ms | first-msg p99 ms "
-            "| start-up s | bot RSS MB (peak) | bot CPU ms/update | target ≥200/s & p99<50ms |")
+def report(results: list[ModeResult], plan) -> str:
+    head = ("| mode | loop | completed | updates/s | p50 ms | p99 ms | max ms | start-up s | bot RSS MB (peak) "
+            "| bot CPU ms/update | ≥200/s & p99<50 ms |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
-    for r in results:
-        rate = r.completed / r.seconds if r.seconds > 0 else 0.0
-        p99 = pct(r.latencies, 0.99)
-        ok = rate >= 200 and p99 < 50 and r.completed == r.updates
-        cpu = f"{r.cpu_seconds * 1000 / r.completed:.2f}" if r.cpu_seconds is not None and r.completed else "n/a"
-        lines.append(f"| {r.mode} | {r.users} × {r.updates // max(r.users, 1)} | {loop} | {r.completed}/{r.updates} "
-                     f"| {rate:.0f} | {pct(r.latencies, 0.5):.1f} | {p99:.1f} | {max(r.latencies, default=0) * 1000:.1f} "
-                     f"| {pct(r.first_latencies, 0.99):.1f} | {r.startup:.2f} | {r.rss_kb / 1024:.0f} ({r.hwm_kb / 1024:.0f}) "
-                     f"| {cpu} | {'PASS' if ok else 'FAIL'} |")
+    kinds = ["/start", "command", "question"]
+    khead = "| mode | loop | " + " | ".join(f"{k} n / p50 / p99 ms" for k in kinds) + " | first message p99 ms |"
+    klines = [khead, "|" + "---|" * (khead.count("|") - 1)]
     notes = []
     for r in results:
-        bits = [f"{r.mode}: unmatched replies {r.unmatched}, API errors {r.api_errors}"]
-        if r.cpu_seconds is not None and r.seconds > 0:
-            bits.append(f"bot CPU {r.cpu_seconds:.1f} s over {r.seconds:.1f} s ({100 * r.cpu_seconds / r.seconds:.0f} % of one core)")
+        for ph in r.phases:
+            full = [s[1] for s in ph.samples]
+            rate = ph.completed / ph.seconds if ph.seconds > 0 else 0.0
+            p99 = pct(full, 0.99)
+            ok = rate >= 200 and p99 < 50 and ph.completed == ph.updates
+            cpu = f"{ph.cpu_seconds * 1000 / ph.completed:.2f}" if ph.cpu_seconds is not None and ph.completed else "n/a"
+            lines.append(f"| {r.mode} | {ph.loop} | {ph.completed}/{ph.updates} | {rate:.0f} | {pct(full, 0.5):.1f} "
+                         f"| {p99:.1f} | {max(full, default=0) * 1000:.1f} | {r.startup:.2f} "
+                         f"| {r.rss_kb / 1024:.0f} ({r.hwm_kb / 1024:.0f}) | {cpu} | {'PASS' if ok else 'FAIL'} |")
+            cells = []
+            for k in kinds:
+                xs = [s[1] for s in ph.samples if s[0] == k]
+                cells.append(f"{len(xs)} / {pct(xs, 0.5):.1f} / {pct(xs, 0.99):.1f}")
+            klines.append(f"| {r.mode} | {ph.loop} | " + " | ".join(cells) + f" | {pct([s[2] for s in ph.samples], 0.99):.1f} |")
+            bits = [f"{r.mode}, {ph.loop}: {ph.seconds:.1f} s from first push to last reply",
+                    f"unmatched replies {ph.unmatched}", f"API errors {ph.api_errors}"]
+            if ph.cpu_seconds is not None and ph.seconds > 0:
+                bits.append(f"bot CPU {ph.cpu_seconds:.1f} s = {100 * ph.cpu_seconds / ph.seconds:.0f} % of one core")
+            notes.append("- " + "; ".join(bits))
         if r.note:
-            bits.append(r.note)
-        notes.append("- " + "; ".join(bits))
-    return "\n".join(lines + [""] + notes)
+            notes.append(f"- {r.mode}: {r.note}")
+    expected = results[0].expected if results else {}
+    multi = sum(1 for msgs in plan for m in msgs if len(expected.get(m, [])) > 1)
+    total = sum(len(m) for m in plan)
+    notes.append(f"- replies of more than one message: {multi} of {total} updates")
+    return "\n".join(lines + ["", "Latency by kind of update (push → last message of the reply):", ""] + klines
+                     + [""] + notes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -451,28 +493,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50, help="concurrent simulated users (default 50)")
     parser.add_argument("--messages", type=int, default=20, help="messages per user, /start included (default 20)")
     parser.add_argument("--mode", choices=("both", "subprocess", "inprocess"), default="both")
-    parser.add_argument("--open-rate", type=float, default=None, metavar="R",
-                        help="open loop: push R updates/s in total instead of waiting for replies")
+    parser.add_argument("--loop", choices=("both", "closed", "open"), default="both",
+                        help="closed loop, open loop, or both one after the other on the same bot (default)")
+    parser.add_argument("--open-rate", type=float, default=200.0, metavar="R",
+                        help="open loop: push R updates/s in total, whatever the replies do (default 200)")
     parser.add_argument("--questions", default=str(ROOT / "bench" / "eval_questions.yaml"),
                         help="YAML list of {q, lang} (default bench/eval_questions.yaml, else built-in questions)")
-    parser.add_argument("--timeout", type=float, default=45.0, help="give up on a run after this many seconds")
+    parser.add_argument("--timeout", type=float, default=30.0, help="give up on a phase after this many seconds")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
-    if args.users < 1 or args.messages < 1:
-        parser.error("--users and --messages must be at least 1")
+    if args.users < 1 or args.messages < 1 or args.open_rate <= 0:
+        parser.error("--users, --messages and --open-rate must be positive")
 
     pool = question_pool(Path(args.questions))
-    source = args.questions if pool is not BUILTIN else "built-in list"
+    source = Path(args.questions).name if pool is not BUILTIN else "built-in list"
     plan = make_plan(args.users, args.messages, pool, args.seed)
-    results = []
-    modes = ["subprocess", "inprocess"] if args.mode == "both" else [args.mode]
-    for mode in modes:
+    results: list[ModeResult] = []
+    for mode in (["subprocess", "inprocess"] if args.mode == "both" else [args.mode]):
         print(f"running {mode} ...", file=sys.stderr, flush=True)
         results.append(bench_subprocess(args, plan) if mode == "subprocess" else bench_inprocess(args, plan))
-    print(f"\n### Telegram load: {args.users} users × {args.messages} messages (questions: {source}; "
-          f"{os.cpu_count()} CPUs)\n")
-    print(table(results, args))
-    return 0 if all(r.completed == r.updates for r in results) else 1
+    print(f"\n### Telegram load: {args.users} users × {args.messages} messages "
+          f"(questions: {source}; {os.cpu_count()} CPUs; python-telegram-bot {ptb_version()})\n")
+    print(report(results, plan))
+    return 0 if all(ph.completed == ph.updates for r in results for ph in r.phases) else 1
+
+
+def ptb_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("python-telegram-bot")
+    except Exception:
+        return "?"
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from bot import normalize as N
 from bot.config import Matching
@@ -46,6 +47,7 @@ let know want need like get got any some also still just really ok okay hi hey t
 뭐 뭔 뭐지 뭐야 뭐예요 무엇 무슨 어떤 어느 어디 언제 누구 누가 어떻게 어케 얼마 얼마나 몇 왜 좀 쭉 혹시 그럼
 그리고 근데 그 이 저 것 거 건 게 수 요 네 예 음 알려 알려줘 알려주 알려주세요 알고 싶 궁금 궁금해 궁금해요
 있 없 하 되 하고 해 해요 했 했어 였 이었 인가 인지 대 대요 래 맞 맞아 정도 관련 대해 대한
+가 가요 갔 오 와 왔 보 봐 볼 주 줘 나 나와 나왔 들 든 된 됐 될 한 할 함 거야 건가 걸 던 줄래 가능
 """
 
 
@@ -180,7 +182,7 @@ class Index:
         Dynamic programming over the run: known words of 2+ syllables score their length squared (so
         longer words win), a known 1-syllable word scores 1, and a syllable that belongs to no known word
         (a particle or an ending: 가, 에서, 였어) is skipped at no gain. Accepted when known words cover
-        at least 60 % of the run; otherwise the run is returned whole (and matched fuzzily)."""
+        at least half of the run; otherwise the run is returned whole (and matched fuzzily)."""
         n = len(word)
         if word in self.vocab or not _is_hangul(word) or n < 3:
             return [word]
@@ -199,7 +201,7 @@ class Index:
                     if cand[0] > best[j][0]:
                         best[j] = cand
         _, covered, pieces = best[n]
-        if len(pieces) >= 2 and covered >= 0.6 * n:
+        if len(pieces) >= 2 and covered >= 0.5 * n:
             return pieces
         return [word]
 
@@ -211,7 +213,14 @@ class Index:
 
     def query_words(self, text: str) -> list[str]:
         out: list[str] = []
-        for w in words_of(prepare_query(text)):
+        words = words_of(prepare_query(text))
+        singles = sum(1 for w in words if len(w) == 1 and _is_hangul(w))
+        if singles >= 2:  # "기조 연 설 한 사람": spaces inside words; re-split the Hangul as one run
+            run = "".join(w for w in words if _is_hangul(w))
+            pieces = self._split_run(run)
+            if len(pieces) > 1:
+                return [w for w in words if not _is_hangul(w)] + pieces
+        for w in words:
             out.extend(self._split_run(w))
         return out
 
@@ -230,22 +239,21 @@ class Index:
                 fuzzy_rows.append(i)
                 fuzzy_words.append(N.to_jamo(w))
         if fuzzy_words and self.words:
-            sims = process.cdist(fuzzy_words, self.word_jamo, scorer=fuzz.ratio, dtype=np.uint8, workers=1,
-                                 score_cutoff=70)
+            # edit distance in jamo: one slip (헤커톤, 킨텍쓰, 투쟈) costs 1, whatever the syllable
+            dist = process.cdist(fuzzy_words, self.word_jamo, scorer=Levenshtein.distance, dtype=np.int32,
+                                 workers=1, score_cutoff=2)
             for row, i in enumerate(fuzzy_rows):
                 word = words[i]
                 n = len(fuzzy_words[row])
-                if n <= 3 or word.isdigit():
-                    continue  # short words and numbers match exactly or not at all
-                cutoff = 80 if n <= 6 else 72
-                cols = np.flatnonzero(sims[row] >= cutoff)
-                # a typo keeps the word's length: 헤커톤/해커톤, 킨텍쓰/킨텍스 — but 입장료 is not 입장
-                cols = [v for v in cols if self._same_shape(word, self.words[v])]
+                if n <= 2 or word.isdigit():
+                    continue  # very short words and numbers match exactly or not at all
+                allowed = (1 if n <= 4 else 2) if word.isascii() else (1 if n <= 7 else 2)
+                cols = [v for v in np.flatnonzero(dist[row] <= allowed) if self._same_shape(word, self.words[v])]
                 if cols:
-                    best = max(sims[row, v] for v in cols)
+                    best = min(dist[row, v] for v in cols)
                     for v in cols:
-                        if sims[row, v] >= best - 5:
-                            found[i].append((int(v), float(sims[row, v]) / 100 * 0.95))
+                        if dist[row, v] == best:
+                            found[i].append((int(v), 0.9 if best == 1 else 0.8))
         for i, w in enumerate(words):  # synonyms from knowledge/synonyms.yaml (keynote → 기조연설 …)
             for other in self.synonyms.get(w, ()):
                 v = self.vocab.get(other)
