@@ -1,48 +1,59 @@
 """Load test: N concurrent simulated attendees talking to the real bot through the Bot API emulator.
 
-    .venv/bin/python bench/telegram_load.py                     # 50 users x 20 messages, both modes
+    .venv/bin/python bench/telegram_load.py                     # 50 users x 20 messages, both modes, both loops
     .venv/bin/python bench/telegram_load.py --users 200 --messages 10
     .venv/bin/python bench/telegram_load.py --mode subprocess   # only `python -m bot run`
-    .venv/bin/python bench/telegram_load.py --open-rate 300     # open loop: 300 updates/s in total
+    .venv/bin/python bench/telegram_load.py --loop open --open-rate 300
 
 Two ways to run the bot (``--mode both``, the default, measures each against its own fresh emulator):
 
 * ``subprocess`` - ``python -m bot run`` exactly as in production (env BOT_CONFIG, BOT_DATA_DIR,
   TELEGRAM_BOT_TOKEN, TELEGRAM_BASE_URL, BOT_NOW), long polling the emulator that runs in this process.
-  The bot has its own interpreter, so its numbers are the bot's own.
+  The bot has its own interpreter (and core), so these are the bot's own numbers.
 * ``inprocess`` - the Application in a background thread (tests/harness.py ``BotRunner``). It shares
   the GIL with the emulator and with this driver, so it is a pessimistic figure.
 
 Both use the project's config.yaml with the per-user flood limit raised to 10**6 (it would otherwise
-refuse the 21st message a minute) and the knowledge watcher off, clock ``BOT_NOW=2018-09-19T10:05``
+refuse the 21st message in a minute) and the knowledge watcher off, clock ``BOT_NOW=2018-09-19T10:05``
 (during the event, so /now has sessions to show).
 
 Workload: user ``i`` has Telegram language ko (even i) or en (odd i), sends ``/start`` first, then
 ``M-1`` messages: ~80 % free-text questions in the user's language (from bench/eval_questions.yaml
 when it exists, else a built-in list of paraphrased and out-of-domain questions), ~20 % page commands
-(/schedule /now /menu /venue /speakers /help). No button presses.
+(/schedule /now /menu /venue /speakers /help). No button presses. The same plan is sent twice to the
+same bot (``--loop both``, the default):
 
-* closed loop (default): every user sends its next message as soon as the reply to the previous one
-  is complete; N users means at most N updates in flight.
-* open loop (``--open-rate R``): messages are pushed at R updates/s in total, whatever the replies do.
+* closed loop: every user sends its next message as soon as the reply to its previous one is complete,
+  so N users keep N updates in flight. This measures the bot's capacity (updates/s); its latency is
+  queueing by construction (Little's law: about N / throughput), not what one attendee sees at a
+  given load.
+* open loop: messages are pushed at ``--open-rate`` updates/s in total (default 200, the target),
+  whatever the replies do. This measures the latency at that load; if the bot's capacity is below the
+  rate, the queue and the latency grow for as long as the run lasts.
 
-Matching replies to messages: before the measured run, every distinct (text, language) of the plan is
-sent once from its own calibration chat and the bot's sendMessage texts are recorded. During the run a
-reply is complete when all the expected sendMessage texts arrived in the user's chat (venue pins,
-sendVenue, are not waited for).
+Verdicts (issue target: >= 200 updates/s and p99 < 50 ms on a 2-core machine): closed loop PASS if the
+capacity is >= 200/s; open loop PASS if the offered rate is >= 200/s, the bot kept up with it (>= 95 %)
+and p99 < 50 ms.
+
+Matching replies to messages: before the measured runs, every distinct (text, language) of the plan is
+sent once from its own calibration chat (this also warms the bot up) and the bot's sendMessage texts
+are recorded. During a run a message is answered when all its expected sendMessage texts arrived in
+the user's chat (a venue pin, sendVenue, is not waited for).
 
 Measures:
 * updates/s - completed updates / (last reply's emulator time - first push);
 * reply latency - push time (``time.time()`` just before ``push_message``) to the emulator's recorded
-  time (``Call.time``, ``time.time()`` when the emulator finished handling the sendMessage) of the last
-  message of the reply; p50, p99, max. "first msg" is the same to the first message of the reply;
-* start-up - process spawn (or ``BotRunner.start()``) to the first getUpdates call;
-* memory - VmRSS/VmHWM of the bot process from /proc/PID/status after the run (in-process: the whole
-  benchmark process, emulator and recorded calls included);
-* bot CPU - user+system CPU time of the bot process during the measured run (subprocess only).
+  time (``Call.time``: ``time.time()`` when the emulator has handled the sendMessage, before it answers)
+  of the last message of the reply; p50, p99 (nearest rank), max; also by kind of update;
+* start-up - process spawn (or ``BotRunner.start()``) to the first getUpdates. A probe update is
+  waiting before the bot starts, so that first long poll returns at once and its recorded time is its
+  arrival (an idle long poll would be recorded only when it times out, 10 s later);
+* memory - VmRSS (VmHWM = peak) of the bot process from /proc/PID/status after the runs (in-process:
+  the whole benchmark process, emulator and recorded calls included);
+* bot CPU - user+system CPU time of the bot process during each run (subprocess only): at ~100 % of
+  one core the bot is CPU-bound (one asyncio loop, one core).
 
-Target (issue): >= 200 updates/s and p99 < 50 ms on a 2-core machine. Defaults run in well under 2
-minutes.
+Defaults run in well under 2 minutes (about 35 s).
 """
 
 from __future__ import annotations
@@ -52,6 +63,7 @@ import math
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -120,7 +132,6 @@ def make_plan(users: int, messages: int, pool: dict[str, list[str]], seed: int) 
             msgs.append((text, lang))
         plan.append(msgs)
     return plan
-
 
 
 def kind_of(text: str) -> str:
@@ -267,6 +278,7 @@ class Phase:
     unmatched: int
     api_errors: int
     cpu_seconds: float | None
+    offered: float | None = None  # open loop: the pushed rate
 
 
 def run_phase(meter: Meter, open_rate: float | None, timeout: float, cpu) -> Phase:
@@ -300,7 +312,7 @@ def run_phase(meter: Meter, open_rate: float | None, timeout: float, cpu) -> Pha
         seconds = (meter.last_reply - meter.first_push) if meter.first_push and meter.last_reply else 0.0
         loop = "closed" if open_rate is None else f"open {open_rate:g}/s"
         phase = Phase(loop, meter.total, meter.completed, seconds, list(meter.samples), meter.unmatched,
-                      meter.api_errors, used)
+                      meter.api_errors, used, open_rate)
     time.sleep(0.3)  # let stragglers of a timed-out phase land before the next one
     return phase
 
@@ -452,7 +464,7 @@ def pct(samples: list[float], q: float) -> float:
 
 def report(results: list[ModeResult], plan) -> str:
     head = ("| mode | loop | completed | updates/s | p50 ms | p99 ms | max ms | start-up s | bot RSS MB (peak) "
-            "| bot CPU ms/update | ≥200/s & p99<50 ms |")
+            "| bot CPU ms/update | verdict |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     kinds = ["/start", "command", "question"]
     khead = "| mode | loop | " + " | ".join(f"{k} n / p50 / p99 ms" for k in kinds) + " | first message p99 ms |"
@@ -463,11 +475,15 @@ def report(results: list[ModeResult], plan) -> str:
             full = [s[1] for s in ph.samples]
             rate = ph.completed / ph.seconds if ph.seconds > 0 else 0.0
             p99 = pct(full, 0.99)
-            ok = rate >= 200 and p99 < 50 and ph.completed == ph.updates
+            if ph.offered is None:  # closed loop: the bot's capacity
+                verdict = f"capacity ≥ 200/s: {'PASS' if rate >= 200 and ph.completed == ph.updates else 'FAIL'}"
+            else:  # open loop: latency at the offered rate, if the bot keeps up with it
+                ok = ph.offered >= 200 and rate >= 0.95 * ph.offered and p99 < 50 and ph.completed == ph.updates
+                verdict = f"p99 < 50 ms at ≥ 200/s: {'PASS' if ok else 'FAIL'}"
             cpu = f"{ph.cpu_seconds * 1000 / ph.completed:.2f}" if ph.cpu_seconds is not None and ph.completed else "n/a"
             lines.append(f"| {r.mode} | {ph.loop} | {ph.completed}/{ph.updates} | {rate:.0f} | {pct(full, 0.5):.1f} "
                          f"| {p99:.1f} | {max(full, default=0) * 1000:.1f} | {r.startup:.2f} "
-                         f"| {r.rss_kb / 1024:.0f} ({r.hwm_kb / 1024:.0f}) | {cpu} | {'PASS' if ok else 'FAIL'} |")
+                         f"| {r.rss_kb / 1024:.0f} ({r.hwm_kb / 1024:.0f}) | {cpu} | {verdict} |")
             cells = []
             for k in kinds:
                 xs = [s[1] for s in ph.samples if s[0] == k]
@@ -502,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=30.0, help="give up on a phase after this many seconds")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-ups (stop the bot) on kill
     if args.users < 1 or args.messages < 1 or args.open_rate <= 0:
         parser.error("--users, --messages and --open-rate must be positive")
 

@@ -53,17 +53,37 @@ class DrainReport:
     seconds: float = 0.0
 
 
+SLOW_DOWN = 0.9  # after a 429, the rest of the broadcast goes this much slower
+
+
 class Broadcaster:
+    """Sends the outbox. `concurrency` sends may be in flight at once (1 by default: then at most the
+    one message in flight at a crash can arrive twice; against a distant API, N in flight reach the
+    configured rate when one send takes up to N / rate seconds, at the price of up to N duplicates
+    after a crash)."""
+
     def __init__(self, store: Store, deliver: Deliver, rate: float = 25.0, max_retries: int = 3,
-                 progress: Progress | None = None, progress_every: float = 3.0, max_retry_wait: float = 300.0) -> None:
+                 progress: Progress | None = None, progress_every: float = 3.0, max_retry_wait: float = 300.0,
+                 concurrency: int = 1) -> None:
         self.store = store
         self.deliver = deliver
-        self.limiter = AsyncLimiter(max(1.0, rate), 1.0) if rate >= 1 else AsyncLimiter(1, 1 / rate)
+        self.rate = rate
+        self.limiter = self._limiter(rate)
+        self.concurrency = max(1, concurrency)
         self.max_retries = max_retries
         self.progress = progress
         self.progress_every = progress_every
         self.max_retry_wait = max_retry_wait
         self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _limiter(rate: float) -> AsyncLimiter:
+        # a bucket of one message: sends are evenly spaced, never a burst of a whole second's worth
+        return AsyncLimiter(1, 1.0 / rate)
+
+    def _slow_down(self) -> None:
+        self.rate *= SLOW_DOWN
+        self.limiter = self._limiter(self.rate)
 
     @property
     def busy(self) -> bool:
@@ -80,6 +100,14 @@ class Broadcaster:
         return reports
 
     async def _send_announcement(self, ann: Announcement) -> DrainReport:
+        rate_at_start = self.rate
+        try:
+            return await self._send_all(ann)
+        finally:
+            self.rate = rate_at_start  # a slow-down lasts for one broadcast
+            self.limiter = self._limiter(self.rate)
+
+    async def _send_all(self, ann: Announcement) -> DrainReport:
         if ann.status == "queued":
             self.store.set_status(ann.id, "sending")
         report = DrainReport(ann.id, {})
@@ -91,13 +119,19 @@ class Broadcaster:
             current = self.store.announcement(ann.id)
             if not batch or current is None or current.status == "cancelled":
                 break
-            for row in batch:
-                if self.store.announcement_status(ann.id) == "cancelled":
-                    break
-                await self._send_one(ann, row["chat_id"], row["lang"], report)
-                if self.progress and time.monotonic() - last_progress >= self.progress_every:
-                    last_progress = time.monotonic()
-                    await self._report(ann, final=False)
+            rows = iter(batch)
+
+            async def worker() -> None:
+                nonlocal last_progress
+                for row in rows:  # workers share one iterator: each row is sent by one of them
+                    if self.store.announcement_status(ann.id) == "cancelled":
+                        return
+                    await self._send_one(ann, row["chat_id"], row["lang"], report)
+                    if self.progress and time.monotonic() - last_progress >= self.progress_every:
+                        last_progress = time.monotonic()
+                        await self._report(ann, final=False)
+
+            await asyncio.gather(*(worker() for _ in range(self.concurrency)))
             # a cancel from staff lands between batches (and between rows via the status check above)
         final = self.store.announcement(ann.id)
         if final and final.status != "cancelled":
@@ -116,7 +150,9 @@ class Broadcaster:
             except RetryLater as exc:
                 report.retry_waits += 1
                 wait = min(float(exc.seconds), self.max_retry_wait)
-                log.warning("broadcast %s: 429 for chat %s, waiting %.1f s", ann.id, chat_id, wait)
+                log.warning("broadcast %s: 429 for chat %s, waiting %.1f s, then %.1f/s", ann.id, chat_id, wait,
+                            self.rate * SLOW_DOWN)
+                self._slow_down()
                 await asyncio.sleep(wait)
                 continue
             except Blocked as exc:

@@ -55,6 +55,7 @@ class Config:
     now: datetime | None = None
     broadcast_rate: float = 25.0
     broadcast_max_retries: int = 3
+    broadcast_concurrency: int = 1
     matching: Matching = Matching()
     reload_seconds: float = 3.0
     flood_messages: int = 20
@@ -76,7 +77,7 @@ DEFAULTS: dict[str, Any] = {
     "timezone": "Asia/Seoul",
     "telegram": {"base_url": "https://api.telegram.org/bot", "webhook_listen": "127.0.0.1", "webhook_port": 8443},
     "staff_ids": [],
-    "broadcast": {"rate_per_second": 25, "max_retries": 3},
+    "broadcast": {"rate_per_second": 25, "max_retries": 3, "concurrency": 1},
     "matching": {"confident": 56, "ambiguous": 52, "margin": 2},
     "reload": {"poll_seconds": 3},
     "flood": {"messages": 20, "per_seconds": 60},
@@ -212,6 +213,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         now=now,
         broadcast_rate=number(("broadcast", "rate_per_second"), float, 0.1),
         broadcast_max_retries=number(("broadcast", "max_retries"), int, 0),
+        broadcast_concurrency=number(("broadcast", "concurrency"), int, 1),
         matching=matching,
         reload_seconds=number(("reload", "poll_seconds"), float, 0),
         flood_messages=number(("flood", "messages"), int, 1),

@@ -202,7 +202,7 @@ def make_broadcaster(app: Application) -> Broadcaster:
                 raise
 
     return Broadcaster(c.store, deliver, rate=c.config.broadcast_rate, max_retries=c.config.broadcast_max_retries,
-                       progress=progress)
+                       progress=progress, concurrency=c.config.broadcast_concurrency)
 
 
 # ---------------------------------------------------------------- knowledge reload

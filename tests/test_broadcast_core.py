@@ -152,3 +152,34 @@ def test_progress_text() -> None:
     ann = Announcement(1, "a", "a", "all", "sending", "", None, None, None, None, None)
     text = progress_text(ann, {"sent": 5, "pending": 3, "blocked": 1, "failed": 0, "total": 9}, False)
     assert "sent 5" in text and "remaining 3" in text and "blocked 1" in text
+
+
+def test_concurrent_workers_deliver_each_once(store: Store) -> None:
+    ann = store.create_announcement("a", "a")
+    store.queue_announcement(ann)
+    in_flight = {"now": 0, "max": 0}
+
+    async def deliver(chat_id: int, a: Announcement, lang: str) -> None:
+        in_flight["now"] += 1
+        in_flight["max"] = max(in_flight["max"], in_flight["now"])
+        await asyncio.sleep(0.01)
+        in_flight["now"] -= 1
+
+    asyncio.run(Broadcaster(store, deliver, rate=1000, concurrency=4).drain())
+    assert store.progress(ann)["sent"] == 100 and in_flight["max"] == 4
+
+
+def test_slows_down_after_429_for_that_broadcast_only(store: Store) -> None:
+    ann = store.create_announcement("a", "a")
+    store.queue_announcement(ann)
+    b = Broadcaster(store, Recorder({3: [RetryLater(0.01)], 4: [RetryLater(0.01)]}), rate=100)
+    seen: list[float] = []
+    original = b._slow_down
+
+    def spy() -> None:
+        original()
+        seen.append(b.rate)
+
+    b._slow_down = spy  # type: ignore[method-assign]
+    asyncio.run(b.drain())
+    assert seen == [pytest.approx(90.0), pytest.approx(81.0)] and b.rate == 100
