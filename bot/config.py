@@ -39,8 +39,8 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class Matching:
     confident: float = 56.0  # best score at or above this (and clear of the runner-up) answers directly
-    ambiguous: float = 52.0  # best score at or above this offers "did you mean"
-    margin: float = 2.0  # a runner-up within this many points of the best makes the answer ambiguous
+    ambiguous: float = 54.0  # best score at or above this offers "did you mean"
+    margin: float = 1.0  # a runner-up within this many points of the best makes the answer ambiguous
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ DEFAULTS: dict[str, Any] = {
     "telegram": {"base_url": "https://api.telegram.org/bot", "webhook_listen": "127.0.0.1", "webhook_port": 8443},
     "staff_ids": [],
     "broadcast": {"rate_per_second": 25, "max_retries": 3, "concurrency": 1},
-    "matching": {"confident": 56, "ambiguous": 52, "margin": 2},
+    "matching": {"confident": 56, "ambiguous": 54, "margin": 1},
     "reload": {"poll_seconds": 3},
     "flood": {"messages": 20, "per_seconds": 60},
     "reminders": {"default_minutes": 15},

@@ -133,6 +133,7 @@ class Index:
                 compact.append(N.to_jamo(key.replace(" ", "")))
         self.owners = np.asarray(owners, dtype=np.int64)
         self.compact = compact
+        self.string_digits = [frozenset(w for w in words if w.isdigit()) for words in string_words]
         self.n_strings = len(owners)
         # vocabulary and idf over entries (a word in many entries says little about which one is meant)
         vocab: dict[str, int] = {}
@@ -201,7 +202,8 @@ class Index:
                     if cand[0] > best[j][0]:
                         best[j] = cand
         _, covered, pieces = best[n]
-        if len(pieces) >= 2 and covered >= 0.5 * n:
+        long_cover = sum(len(p) for p in pieces if len(p) >= 2)
+        if len(pieces) >= 2 and long_cover >= 0.5 * n:  # 와이파이 is not 와+이+파+이
             return pieces
         return [word]
 
@@ -247,7 +249,12 @@ class Index:
                 n = len(fuzzy_words[row])
                 if n <= 2 or word.isdigit():
                     continue  # very short words and numbers match exactly or not at all
-                allowed = (1 if n <= 4 else 2) if word.isascii() else (1 if n <= 7 else 2)
+                if word.isascii():
+                    allowed = 0 if n <= 3 else 1 if n <= 5 else 2  # "old" is not "hold"
+                else:
+                    allowed = 1 if n <= 7 else 2
+                if allowed == 0:
+                    continue
                 cols = [v for v in np.flatnonzero(dist[row] <= allowed) if self._same_shape(word, self.words[v])]
                 if cols:
                     best = min(dist[row, v] for v in cols)
@@ -291,6 +298,9 @@ class Index:
         word_score = 100.0 * np.power(q_cov, QUERY_WEIGHT) * np.power(s_cov, 1 - QUERY_WEIGHT)
         whole = process.cdist([N.to_jamo("".join(words))], self.compact, scorer=fuzz.ratio, dtype=np.float32,
                               workers=1, score_cutoff=80)[0]
+        digits = {w for w in words if w.isdigit()}
+        if digits:  # "WSCW 2019" is not "WSCW 2018", however similar the letters
+            whole[[not digits <= d for d in self.string_digits]] = 0
         best = np.maximum(word_score, whole)
         result[self._starts_owner] = np.maximum.reduceat(best, self._starts)
         return result
