@@ -59,7 +59,7 @@ _TIME_WORDS = {
 _GENERIC_RAW = """일정 스케줄 프로그램 세션 행사 이벤트 순서 시간표 시간 진행 진행중 중 중인 뭐뭐 뭐해 뭐함 하는 들을 볼 보 갈
 열리 열려 열리는 있는 하고 할 만한 만 거 것 뭘 뭐가 날 날엔 날에는 에는 에 엔 때 은 는 이 가 일 전체
 schedule programme program agenda session sessions event events plan plans planned happening happen going
-on up coming come comes see attend visit do doing there anything everything else left what's whats day
+on up coming come comes see attend visit do doing there anything everything else left what's whats day s
 """
 _WEEKDAYS = {"월": 0, "화": 1, "수": 2, "목": 3, "금": 4, "토": 5, "일": 6, "monday": 0, "tuesday": 1,
              "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6, "mon": 0, "tue": 1,

@@ -60,6 +60,15 @@ def _light_words() -> frozenset[str]:
 
 
 LIGHT = _light_words()
+# Question words say what kind of answer is wanted (언제 → a date, 어디 → a place): more than a filler,
+# less than a content word.
+QUESTION_WORDS = frozenset(w for raw in "언제 어디 누구 누가 얼마 몇 며칠 when where who whom how which".split()
+                           for w in {raw, *N.normalize(raw).split()})
+QUESTION_WEIGHT = 0.8
+
+
+def light_weight(word: str) -> float:
+    return QUESTION_WEIGHT if word in QUESTION_WORDS else LIGHT_WEIGHT
 
 
 @dataclass(frozen=True)
@@ -145,10 +154,11 @@ class Index:
         self.vocab = vocab
         self.words = list(vocab)
         n_entries = max(1, len(kb.entries))
-        self.idf = np.array([LIGHT_WEIGHT if w in LIGHT else math.log(1 + n_entries / len(entry_sets[v]))
+        self.idf = np.array([light_weight(w) if w in LIGHT else math.log(1 + n_entries / len(entry_sets[v]))
                              for w, v in vocab.items()], dtype=np.float32)
-        content = self.idf[self.idf > LIGHT_WEIGHT]
+        content = np.array([self.idf[v] for w, v in vocab.items() if w not in LIGHT], dtype=np.float32)
         self.unknown_idf = float(np.percentile(content, UNKNOWN_PERCENTILE)) if len(content) else 1.0
+        self.max_idf = float(content.max()) if len(content) else 1.0
         self.synonyms: dict[str, tuple[str, ...]] = {}
         for group in kb.synonyms:
             forms = [" ".join(words_of(g)) for g in group]
@@ -280,9 +290,10 @@ class Index:
         best_sim: dict[int, float] = {}
         for word, word_matches in zip(words, matches):
             if not word_matches:
-                q_total += LIGHT_WEIGHT if word in LIGHT else self.unknown_idf
+                # an unknown number (a year the event never had: 2019) weighs like the rarest word
+                q_total += light_weight(word) if word in LIGHT else self.max_idf if word.isdigit() else self.unknown_idf
                 continue
-            weight = LIGHT_WEIGHT if word in LIGHT else max(self.idf[v] for v, _ in word_matches)
+            weight = light_weight(word) if word in LIGHT else max(self.idf[v] for v, _ in word_matches)
             q_total += weight
             contribution = np.zeros(self.n_strings, dtype=np.float32)
             for v, sim in word_matches:
