@@ -163,6 +163,7 @@ class Faq:
     answer: Text
     topic: str | None = None
     keywords: tuple[str, ...] = ()
+    title: Text | None = None  # a short label for buttons and inline results (default: the first question)
 
 
 @dataclass(frozen=True)
@@ -435,8 +436,8 @@ SCHEMAS: dict[str, dict[str, tuple[Callable, bool]]] = {
     "awards": {"id": (_id, True), "competition": (_text, True), "prize": (_text, True), "category": (_text, False),
                "honour": (_text, False), "amount_krw": (_whole, False), "note": (_text, False),
                "winners": (_winners, False), **COMMON},
-    "faq": {"id": (_id, True), "topic": (_choice(TOPICS), False), "questions": (_questions, True),
-            "keywords": (_str_list, False), "answer": (_text, True)},
+    "faq": {"id": (_id, True), "title": (_text, False), "topic": (_choice(TOPICS), False),
+            "questions": (_questions, True), "keywords": (_str_list, False), "answer": (_text, True)},
 }
 EVENT_SCHEMA = {"name": (_text, True), "short_name": (_str, True), "start_date": (_date, True),
                 "end_date": (_date, True), "timezone": (_timezone, True), "contact": (_contact, True),
@@ -619,7 +620,8 @@ def _named(kind: str, topic: str, obj: Any, title: Text, ko: Iterable[str], en: 
 
 def _build_entries(kb: Knowledge) -> tuple[Entry, ...]:
     entries: list[Entry] = [Entry(id=f.id, kind="faq", topic=f.topic or "general", questions=f.questions,
-                                  keywords=f.keywords, ref=f, title=Text(f.questions.ko[0], f.questions.en[0]))
+                                  keywords=f.keywords, ref=f,
+                                  title=f.title or Text(f.questions.ko[0], f.questions.en[0]))
                             for f in kb.faq]
     for s in kb.sessions:
         entries.append(_named("session", "schedule", s, s.title, (s.title.ko, f"{s.title.ko} 언제"),
