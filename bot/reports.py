@@ -67,6 +67,6 @@ def stats_text(stats: dict[str, int], lang: str = "en") -> str:
     share = f"{100 * stats['answered'] / stats['questions']:.0f}%" if stats["questions"] else "–"
     if lang == "ko":
         return (f"📊 사용자 {stats['users']} · 구독 {stats['subscribers']} · 차단 {stats['blocked']}\n"
-                f"최근 24시간 질문 {stats['questions']} · 답변률 {share}")
+                f"오늘 질문 {stats['questions']} · 답변률 {share}")
     return (f"📊 users {stats['users']} · subscribers {stats['subscribers']} · blocked {stats['blocked']}\n"
-            f"questions in the last 24 h {stats['questions']} · answered {share}")
+            f"questions today {stats['questions']} · answered {share}")

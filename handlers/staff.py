@@ -282,8 +282,8 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 @staff_only
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     c = core(context)
-    await update.effective_message.reply_text(stats_text(c.store.stats(c.now() - timedelta(days=1)),
-                                                         ui_lang(update, context)))
+    midnight = c.now().replace(hour=0, minute=0, second=0, microsecond=0)  # today, in the event's time zone
+    await update.effective_message.reply_text(stats_text(c.store.stats(midnight), ui_lang(update, context)))
 
 
 # ---------------------------------------------------------------- subscriptions (attendees)
