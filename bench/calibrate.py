@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import itertools
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bot.answer import Brain, time_intent  # noqa: E402
+from bot.answer import Brain  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from eval import NOW, load_questions  # noqa: E402
 

@@ -121,7 +121,7 @@ class Broadcaster:
                 break
             rows = iter(batch)
 
-            async def worker() -> None:
+            async def worker(rows=rows) -> None:
                 nonlocal last_progress
                 for row in rows:  # workers share one iterator: each row is sent by one of them
                     if self.store.announcement_status(ann.id) == "cancelled":

@@ -55,7 +55,8 @@ def _clock(args: argparse.Namespace, cfg: Config) -> Clock:
         try:
             return Clock(cfg.timezone, parse_datetime(args.now, cfg.timezone))
         except ValueError:
-            raise ConfigError([Problem("--now", 0, "now", f"{args.now!r} is not an ISO date-time such as 2018-09-19T09:50")])
+            raise ConfigError([Problem("--now", 0, "now",
+                                       f"{args.now!r} is not an ISO date-time such as 2018-09-19T09:50")]) from None
     return cfg.clock()
 
 

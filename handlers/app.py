@@ -6,7 +6,6 @@ import `telegram`.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError

@@ -119,7 +119,7 @@ def _question_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | 
         return text
     me = (context.bot.username or "").lower()
     mentioned = False
-    for entity, value in message.parse_entities([MessageEntityType.MENTION]).items():
+    for value in message.parse_entities([MessageEntityType.MENTION]).values():
         if value.lstrip("@").lower() == me:
             mentioned = True
             text = text.replace(value, " ")

@@ -325,7 +325,6 @@ def test_ics_whole_programme_then_agenda_stable_uids(env) -> None:
     emu = env.emu
     bot = env.start("2018-09-18T15:30", frozen=True)
     user = Chat(emu, user_id=64001, lang="en")
-    seoul = env.cfg.timezone
 
     whole = user.send("/ics", methods=("sendDocument",))[-1]
     assert "whole programme" in whole.params["caption"]

@@ -6,12 +6,11 @@ import logging
 import shutil
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from bot.emulator import BotApiEmulator
-from harness import ROOT, STAFF, TOKEN, BotRunner, Chat, buttons, frozen_clock, make_config
+from harness import ROOT, TOKEN, BotRunner, Chat, buttons, frozen_clock, make_config
 
 
 @pytest.fixture(scope="module")

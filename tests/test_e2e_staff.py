@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -173,7 +172,7 @@ def test_two_broadcasts_in_order_each_once(env) -> None:
     confirm(emu, staff, first)
     confirm(emu, staff, second)
     wait_done(emu, second.result["message_id"])
-    for i, texts in deliveries(emu, ids).items():
+    for texts in deliveries(emu, ids).values():
         assert len(texts) == 2 and ("first" in texts[0] or "첫째" in texts[0]) and ("second" in texts[1] or "둘째" in texts[1])
 
 
