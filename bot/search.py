@@ -12,6 +12,8 @@ vectorised with `rapidfuzz.process.cdist` (no Python loop over entries or string
    against a match — that is what makes the bot say "I don't know" to out-of-domain questions.
 2. **Whole string**: jamo-level similarity of the query to each string with spaces removed, which
    catches typos spread over a short question and spacing variants.
+3. **Whole entry**: how much of the question all example questions of one entry explain together (a
+   question may borrow words from several of them), discounted since it ignores word order and length.
 
 An entry's score is the best score of its strings. Outcomes (thresholds from config `matching`):
 ``answer`` (best ≥ confident and clear of the runner-up by `margin`), ``ambiguous`` (best ≥ ambiguous:
@@ -65,6 +67,7 @@ LIGHT = _light_words()
 QUESTION_WORDS = frozenset(w for raw in "언제 어디 누구 누가 얼마 몇 며칠 when where who whom how which".split()
                            for w in {raw, *N.normalize(raw).split()})
 QUESTION_WEIGHT = 0.8
+ENTRY_DISCOUNT = 0.95
 
 
 def light_weight(word: str) -> float:
@@ -177,6 +180,8 @@ class Index:
                 postings[v].append(s)
                 weight[s] += self.idf[v]
         self.postings = [np.asarray(p, dtype=np.int64) for p in postings]
+        # the same per entry: a question may borrow words from several example questions of one entry
+        self.entry_postings = [np.unique(self.owners[p]) if len(p) else np.zeros(0, np.int64) for p in self.postings]
         self.string_weight = weight
         self._starts = np.flatnonzero(np.r_[True, self.owners[1:] != self.owners[:-1]]) if owners else np.zeros(0, np.int64)
         self._starts_owner = self.owners[self._starts] if owners else np.zeros(0, np.int64)
@@ -286,6 +291,7 @@ class Index:
             return result
         matches = self._matches(words)
         explained = np.zeros(self.n_strings, dtype=np.float32)
+        explained_entry = np.zeros(len(self.entry_ids), dtype=np.float32)
         q_total = 0.0
         best_sim: dict[int, float] = {}
         for word, word_matches in zip(words, matches):
@@ -296,11 +302,15 @@ class Index:
             weight = light_weight(word) if word in LIGHT else max(self.idf[v] for v, _ in word_matches)
             q_total += weight
             contribution = np.zeros(self.n_strings, dtype=np.float32)
+            contribution_entry = np.zeros(len(self.entry_ids), dtype=np.float32)
             for v, sim in word_matches:
                 hit = self.postings[v]
                 contribution[hit] = np.maximum(contribution[hit], sim)
+                hit_entry = self.entry_postings[v]
+                contribution_entry[hit_entry] = np.maximum(contribution_entry[hit_entry], sim)
                 best_sim[v] = max(best_sim.get(v, 0.0), sim)
             explained += contribution * weight
+            explained_entry += contribution_entry * weight
         covered = np.zeros(self.n_strings, dtype=np.float32)
         for v, sim in best_sim.items():
             covered[self.postings[v]] += self.idf[v] * sim
@@ -314,7 +324,10 @@ class Index:
             whole[[not digits <= d for d in self.string_digits]] = 0
         best = np.maximum(word_score, whole)
         result[self._starts_owner] = np.maximum.reduceat(best, self._starts)
-        return result
+        # entry level: how much of the question the entry's examples explain together (no string
+        # coverage here, so it is discounted)
+        entry_score = ENTRY_DISCOUNT * 100.0 * np.power(explained_entry / max(q_total, 1e-6), QUERY_WEIGHT)
+        return np.maximum(result, entry_score)
 
     def related(self, a: str, b: str) -> bool:
         """Two entries about the same thing (a FAQ entry and its structured twin, say): most of the

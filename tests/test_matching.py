@@ -31,11 +31,11 @@ NOW = at("2018-09-19T10:00")
 
 
 @pytest.mark.parametrize("question,entry", [
-    ("해커톤 대상 누구야", "award:hackathon-grand"),
+    ("해커톤 대상 누구야", "hackathon-winners|award:hackathon-grand"),   # either answer names the winner
     ("who won the hackathon?", "hackathon-winners"),
-    ("헤커톤 대상 누구", "award:hackathon-grand"),        # jamo typo
-    ("ㅎㅋㅌ 대상", "award:hackathon-grand"),             # 초성
-    ("gozjxhs 대상", "award:hackathon-grand"),           # QWERTY-typed Hangul
+    ("헤커톤 대상 누구", "hackathon-winners|award:hackathon-grand"),     # jamo typo
+    ("ㅎㅋㅌ 대상", "hackathon-winners|award:hackathon-grand"),          # 초성
+    ("gozjxhs 대상", "hackathon-winners|award:hackathon-grand"),        # QWERTY-typed Hangul
     ("개막식은몇시에해", "session:opening-ceremony"),     # no spaces
     ("킨텍스", "venue:kintex-hall1"),
     ("주최", "hosts-organisers"),
@@ -43,7 +43,7 @@ NOW = at("2018-09-19T10:00")
 ])
 def test_confident_answers(brain: Brain, question: str, entry: str) -> None:
     ans = brain.ask(question, NOW)
-    assert (ans.outcome, ans.entry) == ("answer", entry), ans.candidates
+    assert ans.outcome == "answer" and ans.entry in entry.split("|"), ans.candidates
 
 
 def test_reply_language_follows_question_unless_chosen(brain: Brain) -> None:
@@ -134,7 +134,8 @@ def test_ask_cli_jsonl_in_order(tmp_path: Path) -> None:
     import json
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [r["question"] for r in rows] == questions.split("\n")[:3]
-    assert rows[0]["entry"] == "award:hackathon-grand" and rows[0]["lang"] == "ko"
+    assert rows[0]["entry"] in ("award:hackathon-grand", "hackathon-winners") and rows[0]["lang"] == "ko"
+    assert "MBA" in rows[0]["reply"]
     assert rows[1]["entry"] is None and "Sorry" in rows[1]["reply"]
     assert "16:00" in rows[2]["reply"]
     assert set(rows[0]) == {"question", "lang", "entry", "score", "candidates", "reply"}
@@ -142,7 +143,7 @@ def test_ask_cli_jsonl_in_order(tmp_path: Path) -> None:
 
 # Regression floors: the figures reached when this was written (see README). The targets
 # (Korean 95 %, English 90 %) are NOT met yet; these floors keep what was reached from slipping.
-FLOORS = {"ko": 84.0, "en": 83.0, "ood": 90.0}
+FLOORS = {"ko": 88.0, "en": 90.0, "ood": 90.0}
 
 
 def test_eval_accuracy_does_not_drop() -> None:
