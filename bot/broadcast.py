@@ -53,7 +53,9 @@ class DrainReport:
     seconds: float = 0.0
 
 
-SLOW_DOWN = 0.9  # after a 429, the rest of the broadcast goes this much slower
+SLOW_DOWN = 0.9  # after a 429 the rate drops by this factor ...
+SPEED_UP = 1.05  # ... and recovers by this factor every RECOVER_EVERY deliveries without one
+RECOVER_EVERY = 50
 
 
 class Broadcaster:
@@ -67,7 +69,8 @@ class Broadcaster:
                  concurrency: int = 1) -> None:
         self.store = store
         self.deliver = deliver
-        self.rate = rate
+        self.rate = self.target_rate = rate
+        self._since_429 = 0
         self.limiter = self._limiter(rate)
         self.concurrency = max(1, concurrency)
         self.max_retries = max_retries
@@ -78,12 +81,21 @@ class Broadcaster:
 
     @staticmethod
     def _limiter(rate: float) -> AsyncLimiter:
-        # a bucket of one message: sends are evenly spaced, never a burst of a whole second's worth
-        return AsyncLimiter(1, 1.0 / rate)
+        # a bucket of a fifth of a second's worth: sends stay evenly spread (never a whole second's burst)
+        # yet a slow send can be caught up with
+        return AsyncLimiter(max(1.0, rate / 5), max(1.0, rate / 5) / rate)
 
     def _slow_down(self) -> None:
         self.rate *= SLOW_DOWN
         self.limiter = self._limiter(self.rate)
+        self._since_429 = 0
+
+    def _delivered(self) -> None:
+        """Back towards the configured rate after a slow-down (additive-increase style recovery)."""
+        self._since_429 += 1
+        if self.rate < self.target_rate and self._since_429 % RECOVER_EVERY == 0:
+            self.rate = min(self.target_rate, self.rate * SPEED_UP)
+            self.limiter = self._limiter(self.rate)
 
     @property
     def busy(self) -> bool:
@@ -100,11 +112,10 @@ class Broadcaster:
         return reports
 
     async def _send_announcement(self, ann: Announcement) -> DrainReport:
-        rate_at_start = self.rate
         try:
             return await self._send_all(ann)
         finally:
-            self.rate = rate_at_start  # a slow-down lasts for one broadcast
+            self.rate = self.target_rate  # a slow-down lasts for one broadcast at most
             self.limiter = self._limiter(self.rate)
 
     async def _send_all(self, ann: Announcement) -> DrainReport:
@@ -166,6 +177,7 @@ class Broadcaster:
                 await asyncio.sleep(min(2 ** attempts * 0.2, 5))
                 continue
             self.store.mark_delivery(ann.id, chat_id, "sent")
+            self._delivered()
             return
 
     async def _report(self, ann: Announcement, final: bool) -> None:

@@ -183,3 +183,19 @@ def test_slows_down_after_429_for_that_broadcast_only(store: Store) -> None:
     b._slow_down = spy  # type: ignore[method-assign]
     asyncio.run(b.drain())
     assert seen == [pytest.approx(90.0), pytest.approx(81.0)] and b.rate == 100
+
+
+def test_rate_recovers_after_a_slow_down(store: Store) -> None:
+    ann = store.create_announcement("a", "a")
+    store.queue_announcement(ann)
+    b = Broadcaster(store, Recorder({2: [RetryLater(0.01)]}), rate=100)
+    rates: list[float] = []
+    original = b._delivered
+
+    def spy() -> None:
+        original()
+        rates.append(b.rate)
+
+    b._delivered = spy  # type: ignore[method-assign]
+    asyncio.run(b.drain())
+    assert min(rates) == pytest.approx(90.0) and rates[-1] > min(rates)
