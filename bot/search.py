@@ -170,6 +170,12 @@ class Index:
         self.entry_words: list[frozenset[int]] = [frozenset() for _ in kb.entries]
         for s_idx, words in enumerate(string_words):
             self.entry_words[owners[s_idx]] |= {vocab[w] for w in words}
+        # the words that name an entry (title and keywords), for telling twins apart from rivals
+        self.entry_names: list[frozenset[int]] = []
+        for entry in kb.entries:
+            names = [entry.title.ko, entry.title.en, *entry.keywords]
+            self.entry_names.append(frozenset(vocab[w] for t in names for w in words_of(t)
+                                              if w in vocab and w not in LIGHT))
         self.word_jamo = [N.to_jamo(w) for w in self.words]
         self.word_cho = np.array([N.choseong(w) if _is_hangul(w) else "" for w in self.words], dtype=object)
         # postings: strings containing each word; each string's total weight
@@ -339,7 +345,12 @@ class Index:
         wa, wb = self.entry_words[ia], self.entry_words[ib]
         weigh = lambda ws: float(sum(self.idf[v] for v in ws))  # noqa: E731
         small = min(weigh(wa), weigh(wb))
-        return small > 0 and weigh(wa & wb) / small >= RELATED
+        if small > 0 and weigh(wa & wb) / small >= RELATED:
+            return True
+        # one is named in the other's questions: a speaker and the talk they gave, a session and its results
+        na, nb = self.entry_names[ia], self.entry_names[ib]
+        return any(names and weigh(names & other) / weigh(names) >= RELATED
+                   for names, other in ((na, wb), (nb, wa)))
 
     def search(self, text: str) -> Result:
         query = " ".join(self.query_words(text))
