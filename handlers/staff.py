@@ -59,7 +59,7 @@ def parse_broadcast(text: str) -> tuple[str, str, str]:
     if head and head[0].lower() in AUDIENCES:
         audience = AUDIENCES[head[0].lower()]
         body = head[1] if len(head) > 1 else ""
-    parts = re.split(r"(?im)^\s*(KO|EN)\s*:\s*", body)
+    parts = re.split(r"(?i)(?:^|(?<=\s))(KO|EN)\s*:\s*", body)
     if len(parts) == 1:
         return audience, body.strip(), body.strip()
     texts = {"ko": "", "en": ""}

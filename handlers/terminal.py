@@ -3,7 +3,7 @@
 It starts the project's Bot API emulator on 127.0.0.1, runs the very same python-telegram-bot
 Application against it, and turns what you type into updates:
 
-    any text        a message to the bot
+    any text        a message to the bot (write \\n for a line break)
     /command        a command (/start, /lang, /now …)
     #N              press button N of the last keyboard
     @text           an inline query (as if typed "@bot text" in another chat)
@@ -125,7 +125,7 @@ async def _run(config: Config, emu: BotApiEmulator, lang: str) -> None:
                 line = await asyncio.to_thread(input, "\nyou> ")
             except (EOFError, KeyboardInterrupt):
                 break
-            line = line.strip()
+            line = line.strip().replace("\\n", "\n")
             if line in ("!quit", "!q", "!exit"):
                 break
             if line.startswith("!lang"):
