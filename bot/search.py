@@ -289,10 +289,10 @@ class Index:
                     found[i].append((v, 0.95))
         return found
 
-    def scores(self, text: str) -> np.ndarray:
-        """Score of every entry (0–100) for the question `text`."""
+    def scores(self, text: str, words: list[str] | None = None) -> np.ndarray:
+        """Score of every entry (0–100) for the question `text` (or its already computed query words)."""
         result = np.zeros(len(self.entry_ids), dtype=np.float32)
-        words = self.query_words(text)
+        words = self.query_words(text) if words is None else words
         if not words or not self.n_strings:
             return result
         matches = self._matches(words)
@@ -353,8 +353,9 @@ class Index:
                    for names, other in ((na, wb), (nb, wa)))
 
     def search(self, text: str) -> Result:
-        query = " ".join(self.query_words(text))
-        scores = self.scores(text)
+        words = self.query_words(text)
+        query = " ".join(words)
+        scores = self.scores(text, words)
         if not len(scores):
             return Result("none", (), query)
         top = np.argsort(-scores, kind="stable")[:3]

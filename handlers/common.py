@@ -36,7 +36,6 @@ class Core:
     brain: Brain
     store: Store
     flood: FloodGate
-    broadcaster: object | None = None  # bot.broadcast.Broadcaster, set in post_init
 
     def now(self) -> datetime:
         return self.clock.now()
