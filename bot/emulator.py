@@ -2057,16 +2057,7 @@ class BotApiEmulator:
         if msg["text"] == text and msg.get("entities") == ents and msg.get("reply_markup") == markup:
             raise _bad(_NOT_MODIFIED)
         msg["text"] = text
-        if ents:
-            msg["entities"] = ents
-        else:
-            msg.pop("entities", None)
-        if markup:
-            msg["reply_markup"] = markup
-        else:
-            msg.pop("reply_markup", None)
-        msg["edit_date"] = int(time.time())
-        return self._public(msg)
+        return self._apply_edit(msg, entities=ents, reply_markup=markup)
 
     def _m_editMessageCaption(self, params: dict) -> Any:
         caption, ents = self._format(params.get("caption", ""), params.get("parse_mode"),
@@ -2078,13 +2069,7 @@ class BotApiEmulator:
         if (msg.get("caption", "") == caption and msg.get("caption_entities") == ents
                 and msg.get("reply_markup") == markup):
             raise _bad(_NOT_MODIFIED)
-        for key, value in (("caption", caption), ("caption_entities", ents), ("reply_markup", markup)):
-            if value:
-                msg[key] = value
-            else:
-                msg.pop(key, None)
-        msg["edit_date"] = int(time.time())
-        return self._public(msg)
+        return self._apply_edit(msg, caption=caption, caption_entities=ents, reply_markup=markup)
 
     def _m_editMessageReplyMarkup(self, params: dict) -> Any:
         msg = self._editable_message(params)
@@ -2093,10 +2078,15 @@ class BotApiEmulator:
         markup = params.get("reply_markup")
         if msg.get("reply_markup") == markup or (not markup and "reply_markup" not in msg):
             raise _bad(_NOT_MODIFIED)
-        if markup:
-            msg["reply_markup"] = markup
-        else:
-            msg.pop("reply_markup", None)
+        return self._apply_edit(msg, reply_markup=markup)
+
+    def _apply_edit(self, msg: dict, **fields: Any) -> dict:
+        """Store an edit: each field is set, or removed when empty; the message gets an edit_date."""
+        for key, value in fields.items():
+            if value:
+                msg[key] = value
+            else:
+                msg.pop(key, None)
         msg["edit_date"] = int(time.time())
         return self._public(msg)
 
