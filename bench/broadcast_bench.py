@@ -72,6 +72,7 @@ sys.path.insert(0, str(ROOT))
 from bot.config import load_config  # noqa: E402
 from bot.emulator import BotApiEmulator  # noqa: E402
 from bot.store import Store  # noqa: E402
+from procstat import proc_cpu, proc_status  # noqa: E402
 
 TOKEN = "654321:BROADCAST-BENCH-abcdef"
 FIRST_ID = 200_000_000
@@ -118,24 +119,6 @@ class Outcome:
             return float("nan")
         lo, hi = int(len(t) * 0.1), int(len(t) * 0.9)
         return (hi - lo) / (t[hi] - t[lo]) if t[hi] > t[lo] else float("nan")
-
-
-def proc_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
-
-def proc_rss_kb(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
 
 
 def wait_for_method(emu: BotApiEmulator, method: str, alive, timeout: float) -> float:
@@ -235,7 +218,7 @@ def run_scenario(name: str, args) -> Outcome:
             else:
                 out.note = "timed out"
             out.cpu_seconds = proc_cpu(proc.pid) - cpu0
-            out.rss_kb = proc_rss_kb(proc.pid)
+            out.rss_kb = proc_status(proc.pid).get("VmRSS", 0)
             time.sleep(0.5)
             proc.terminate()
             try:

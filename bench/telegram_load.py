@@ -77,6 +77,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bot.emulator import BotApiEmulator, Call  # noqa: E402
+from procstat import proc_cpu, proc_status  # noqa: E402
 
 TOKEN = "654321:LOAD-TEST-TOKEN-abcdef"
 NOW = "2018-09-19T10:05"
@@ -318,27 +319,6 @@ def run_phase(meter: Meter, open_rate: float | None, timeout: float, cpu) -> Pha
 
 
 # ------------------------------------------------------------------------------------------ the bot
-
-def proc_status(pid: int) -> dict[str, int]:
-    out = {}
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0])  # kB
-    except OSError:
-        pass
-    return out
-
-
-def proc_cpu(pid: int) -> float:
-    """User + system CPU seconds of a process (all its threads)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return float("nan")
-
 
 def push_probe(emu: BotApiEmulator) -> None:
     """An update waiting before the bot starts, so that its first getUpdates returns at once and is
