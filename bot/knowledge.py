@@ -182,6 +182,26 @@ class Entry:
     ref: Any
     title: Text
 
+    def facts(self) -> tuple[str, ...]:
+        """The texts of the item behind the entry (a FAQ answer, a session's description, a speaker's
+        title and quote, an award's winners…), both languages: what the answer says, as opposed to the
+        questions that ask for it. Example questions, aliases and ids are not facts."""
+        out: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Text):
+                out.extend((value.ko, value.en))
+            elif isinstance(value, tuple):
+                for v in value:
+                    walk(v)
+            elif hasattr(value, "__dataclass_fields__") and not isinstance(value, Questions):
+                for name in value.__dataclass_fields__:
+                    if name not in ("id", "aliases", "questions", "venue", "speakers", "days"):
+                        walk(getattr(value, name))
+
+        walk(self.ref)
+        return tuple(t for t in out if t)
+
 
 @dataclass(frozen=True)
 class Knowledge:

@@ -41,6 +41,7 @@ __all__ = [
     "qwerty_to_hangul",
     "hangul_to_qwerty",
     "looks_like_mistyped_hangul",
+    "has_lone_jamo",
     "detect_lang",
     "protect",
 ]
@@ -439,17 +440,21 @@ _CHOSEONG_TOKEN = re.compile(r"(?<!\S)[\u3131-\u314e]{2,}(?!\S)")
 
 def is_choseong_query(text: str) -> bool:
     """True when any token of the cleaned text is made only of consonant jamo (U+3131–U+314E), at least
-    two of them, not all the same letter.
+    two of them, and is not chat noise.
 
-    "ㅎㅋㅌ" → True, "ㅎㅋㅌ 대상" → True (mixed queries count), "해커톤" → False, "ㅎ" → False.
-    A run of one repeated letter ("ㅋㅋㅋ", "ㅎㅎ") is laughter, not an abbreviation → False.
+    "ㅎㅋㅌ" → True, "ㅎㅋㅌ 대상" → True (mixed queries count), "ㅅㅅㅅ" (시상식) and "ㅈㅈ" (주제) → True,
+    "해커톤" → False, "ㅎ" → False. A run of ㅋ, ㅎ, ㅇ, ㄷ or ㄱ alone ("ㅋㅋㅋ", "ㅎㅎ" laughter, "ㅇㅇ"
+    yes, "ㄷㄷ", "ㄱㄱ") is chat noise, not an abbreviation → False.
     """
     c = clean(text)
     for m in _CHOSEONG_TOKEN.finditer(c):
         tok = m.group()
-        if tok.count(tok[0]) != len(tok):
+        if not (tok.count(tok[0]) == len(tok) and tok[0] in _CHAT_NOISE):
             return True
     return False
+
+
+_CHAT_NOISE = frozenset("ㅋㅎㅇㄷㄱ")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -585,6 +590,12 @@ def _korean_evidence(word: str) -> bool:
     if len(low) >= 2 and low[0] not in _EN_VOWELS and low[1] not in _EN_VOWELS and low[:2] not in _EN_ONSETS:
         return True
     return any(low[i:i + 2] in _RARE_BIGRAMS for i in range(len(low) - 1))
+
+
+def has_lone_jamo(text: str) -> bool:
+    """True if `text` has a compatibility jamo outside a syllable (what a Latin word that is not Korean
+    typed with the IME off usually turns into: "time" → 샤ㅡㄷ)."""
+    return bool(_LONE_JAMO.search(text))
 
 
 def looks_like_mistyped_hangul(text: str) -> bool:

@@ -29,6 +29,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
+from bot import morph as M
 from bot import normalize as N
 from bot.config import Matching
 from bot.knowledge import Knowledge
@@ -47,7 +48,7 @@ this that these those there here what whats which who whom whose when where why 
 would will should shall may might i me my we us our you your he she they them their please tell show give
 let know want need like get got any some also still just really ok okay hi hey thanks thank
 뭐 뭔 뭐지 뭐야 뭐예요 무엇 무슨 어떤 어느 어디 언제 누구 누가 어떻게 어케 얼마 얼마나 몇 왜 좀 쭉 혹시 그럼
-그리고 근데 그 이 저 것 거 건 게 수 요 네 예 음 알려 알려줘 알려주 알려주세요 알고 싶 궁금 궁금해 궁금해요
+그리고 근데 그 이 저 것 거 건 게 수 분 데 요 네 예 음 알려 알려줘 알려주 알려주세요 알고 싶 궁금 궁금해 궁금해요
 있 없 하 되 하고 해 해요 했 했어 였 이었 인가 인지 대 대요 래 맞 맞아 정도 관련 대해 대한
 가 가요 갔 오 와 왔 보 봐 볼 주 줘 나 나와 나왔 들 든 된 됐 될 한 할 함 거야 건가 걸 던 줄래 가능
 """
@@ -58,6 +59,7 @@ def _light_words() -> frozenset[str]:
     for raw in _LIGHT_RAW.split():
         out.add(raw)
         out.update(N.normalize(raw).split())
+        out.update(M.words(raw))
     return frozenset(out)
 
 
@@ -65,9 +67,10 @@ LIGHT = _light_words()
 # Question words say what kind of answer is wanted (언제 → a date, 어디 → a place): more than a filler,
 # less than a content word.
 QUESTION_WORDS = frozenset(w for raw in "언제 어디 누구 누가 얼마 몇 며칠 when where who whom how which".split()
-                           for w in {raw, *N.normalize(raw).split()})
+                           for w in {raw, *N.normalize(raw).split(), *M.words(raw)})
 QUESTION_WEIGHT = 0.8
 ENTRY_DISCOUNT = 0.95
+FACT_SIM = 0.45  # a query word found only in an entry's answer counts this much of a word found in its questions
 
 
 def light_weight(word: str) -> float:
@@ -102,18 +105,25 @@ def stem(word: str) -> str:
 
 
 def words_of(text: str) -> list[str]:
-    return [stem(w) for w in N.normalize(text).split()]
+    """The indexed words of a text: Kiwi's lemmas of content morphemes (bot/morph.py), English stemmed."""
+    return [stem(w) for w in M.words(text)]
 
 
-def prepare_query(text: str) -> str:
-    """Turn Latin runs typed with the Korean keyboard layout into Hangul, keep the rest."""
+def prepare_query(text: str, known: dict[str, int] | frozenset[str] = frozenset()) -> str:
+    """Turn Latin runs typed with the Korean keyboard layout into Hangul, keep the rest.
+
+    Once one word of the question is clearly Korean typed in Latin ("rhksfkaror"), the other Latin
+    words that also type complete Hangul syllables and are not words the knowledge base knows follow
+    it ("auc aud" → 몇 명): the keyboard was switched for the whole question."""
+    tokens = N.nfc(text).split()
+    cores = [t.strip("?!.,~;:'\"()[]") for t in tokens]
+    latin = [bool(c) and c.isascii() and c.isalpha() for c in cores]
+    sure = [is_latin and N.looks_like_mistyped_hangul(c) for c, is_latin in zip(cores, latin)]
     out = []
-    for token in N.nfc(text).split():
-        core = token.strip("?!.,~;:'\"()[]")
-        if core and core.isascii() and core.isalpha() and N.looks_like_mistyped_hangul(core):
-            out.append(N.qwerty_to_hangul(core))  # case matters here: R is ㄲ, r is ㄱ
-        else:
-            out.append(token)
+    for token, core, is_latin, is_sure in zip(tokens, cores, latin, sure):
+        follows = (is_latin and any(sure) and core.lower() not in known and core.lower() not in N.COMMON_ENGLISH
+                   and not N.has_lone_jamo(N.qwerty_to_hangul(core)))
+        out.append(N.qwerty_to_hangul(core) if is_sure or follows else token)  # case matters: R is ㄲ
     return " ".join(out)
 
 
@@ -129,6 +139,8 @@ class Index:
         self.matching = matching
         self.entry_ids = [e.id for e in kb.entries]
         self._position = {e: i for i, e in enumerate(self.entry_ids)}
+        # names the knowledge base uses (keywords, titles, synonyms) stay whole in Kiwi's analysis
+        M.add_words([t for e in kb.entries for t in (*e.keywords, e.title.ko)] + [w for g in kb.synonyms for w in g])
         owners: list[int] = []
         string_words: list[list[str]] = []
         compact: list[str] = []
@@ -154,12 +166,22 @@ class Index:
             for w in words:
                 v = vocab.setdefault(w, len(vocab))
                 entry_sets.setdefault(v, set()).add(owners[s])
+        n_questions_vocab = len(vocab)
+        # facts: words an entry's answer uses but its questions may not ("5G 기술" when the questions say
+        # only 세미나) point at it too, more weakly (FACT_SIM) and only at the entry level
+        fact_sets: dict[int, set[int]] = {}
+        for idx, entry in enumerate(kb.entries):
+            for text in entry.facts():
+                for w in words_of(text):
+                    fact_sets.setdefault(vocab.setdefault(w, len(vocab)), set()).add(idx)
         self.vocab = vocab
         self.words = list(vocab)
         n_entries = max(1, len(kb.entries))
-        self.idf = np.array([light_weight(w) if w in LIGHT else math.log(1 + n_entries / len(entry_sets[v]))
+        self.idf = np.array([light_weight(w) if w in LIGHT else
+                             math.log(1 + n_entries / len(entry_sets.get(v) or fact_sets[v]))
                              for w, v in vocab.items()], dtype=np.float32)
-        content = np.array([self.idf[v] for w, v in vocab.items() if w not in LIGHT], dtype=np.float32)
+        content = np.array([self.idf[v] for w, v in vocab.items() if w not in LIGHT and v < n_questions_vocab],
+                           dtype=np.float32)
         self.unknown_idf = float(np.percentile(content, UNKNOWN_PERCENTILE)) if len(content) else 1.0
         self.max_idf = float(content.max()) if len(content) else 1.0
         self.synonyms: dict[str, tuple[str, ...]] = {}
@@ -188,6 +210,7 @@ class Index:
         self.postings = [np.asarray(p, dtype=np.int64) for p in postings]
         # the same per entry: a question may borrow words from several example questions of one entry
         self.entry_postings = [np.unique(self.owners[p]) if len(p) else np.zeros(0, np.int64) for p in self.postings]
+        self.fact_postings = [np.asarray(sorted(fact_sets.get(v, ())), dtype=np.int64) for v in range(len(vocab))]
         self.string_weight = weight
         self._starts = np.flatnonzero(np.r_[True, self.owners[1:] != self.owners[:-1]]) if owners else np.zeros(0, np.int64)
         self._starts_owner = self.owners[self._starts] if owners else np.zeros(0, np.int64)
@@ -235,16 +258,25 @@ class Index:
         return abs(len(a) - len(b)) <= 2 and not (a.isdigit() or b.isdigit())
 
     def query_words(self, text: str) -> list[str]:
+        """The words of a question, piece by piece: Kiwi's reading when the knowledge base knows all its
+        words, otherwise the rule reading (a typo stays one word for jamo matching: 기조연셜 → 기조연설),
+        with Hangul runs typed without spaces split into known words."""
+        pieces = M.analyze(prepare_query(text, self.vocab))
+        rules = [stem(w) for p in pieces for w in p.rules]
+        if sum(1 for w in rules if len(w) == 1 and _is_hangul(w)) >= 2:
+            # "기조 연 설 한 사람": spaces inside words; re-split the Hangul as one run
+            split = self._split_run("".join(w for w in rules if _is_hangul(w)))
+            if len(split) > 1:
+                return [w for w in rules if not _is_hangul(w)] + split
         out: list[str] = []
-        words = words_of(prepare_query(text))
-        singles = sum(1 for w in words if len(w) == 1 and _is_hangul(w))
-        if singles >= 2:  # "기조 연 설 한 사람": spaces inside words; re-split the Hangul as one run
-            run = "".join(w for w in words if _is_hangul(w))
-            pieces = self._split_run(run)
-            if len(pieces) > 1:
-                return [w for w in words if not _is_hangul(w)] + pieces
-        for w in words:
-            out.extend(self._split_run(w))
+        for p in pieces:
+            kiwi = [stem(w) for w in p.kiwi]
+            unknown = sum(1 for w in kiwi if w not in self.vocab and w not in LIGHT)
+            if p.hangul and kiwi and unknown == 0:
+                out.extend(kiwi)  # (one unknown word is a word the KB lacks, not a typo Kiwi cut up)
+            else:
+                for w in p.rules:
+                    out.extend(self._split_run(stem(w)))
         return out
 
     def _matches(self, words: list[str]) -> list[list[tuple[int, float]]]:
@@ -255,6 +287,8 @@ class Index:
             v = self.vocab.get(w)
             if v is not None:
                 found[i].append((v, 1.0))
+            elif w in LIGHT:
+                continue  # a filler the knowledge base does not use: not a typo of some other word (분 ≠ 번)
             elif N.is_choseong_query(w) and all("ㄱ" <= ch <= "ㅎ" for ch in w):
                 for v in np.flatnonzero(self.word_cho == w):
                     found[i].append((int(v), 0.9))
@@ -312,6 +346,8 @@ class Index:
             for v, sim in word_matches:
                 hit = self.postings[v]
                 contribution[hit] = np.maximum(contribution[hit], sim)
+                hit_fact = self.fact_postings[v]
+                contribution_entry[hit_fact] = np.maximum(contribution_entry[hit_fact], sim * FACT_SIM)
                 hit_entry = self.entry_postings[v]
                 contribution_entry[hit_entry] = np.maximum(contribution_entry[hit_entry], sim)
                 best_sim[v] = max(best_sim.get(v, 0.0), sim)

@@ -1,0 +1,113 @@
+"""Korean morphology: the content words of a text, by morphological analysis with Kiwi (kiwipiepy).
+
+The rule-based particle stripper of bot/normalize.py knows the endings someone listed; Kiwi, a
+statistical analyser whose model ships inside the `kiwipiepy_model` PyPI package (nothing is downloaded
+at run time), knows Korean: 열렸어 → 열리, 나왔었죠 → 나오, 맡았어 → 맡, 운영해 → 운영, and compounds
+split into their nouns (지자체협의회 → 지자체 협의회, 해외진출 → 해외 진출) so a question and an example
+question meet on the same words however each was inflected or spaced. Measured on bench/eval.py
+(README, "Korean analyser"), it pays for its memory.
+
+:func:`analyze` returns, for each space-separated piece of the cleaned text, two readings:
+
+- ``kiwi``: the lemmas of the piece's content morphemes (nouns, verb and adjective stems, roots,
+  adverbs, determiners, numbers, foreign words); particles, endings, copulas and auxiliaries dropped;
+- ``rules``: bot/normalize.py's reading of the same piece (particles stripped by rule). The search
+  index uses it when Kiwi's reading has words the knowledge base never uses — a typo such as 기조연셜
+  is cut by Kiwi into fragments, while the rule reading keeps one word that jamo matching can mend.
+
+Pieces without a Hangul syllable (English, numbers, 초성 like ㅎㅋㅌ) get the rule reading for both.
+
+One analyser per process, created on first use (about 1 s and 250 MB with the options below) and
+shared by every knowledge base: names from the knowledge base are added with :func:`add_words` so that
+Kiwi keeps them whole (에코델타시티, 스마트시티). Results are memoised; calls are serialised by a lock
+because a reload may build an index in another thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from dataclasses import dataclass
+
+from bot import normalize as N
+
+# Kiwi tags kept: general/proper/bound nouns, numerals, pronouns, verb and adjective stems, roots,
+# adverbs, determiners (무슨, 어느), foreign words, numbers, Chinese characters.
+CONTENT_TAGS = frozenset("NNG NNP NNB NR NP VV VA XR MAG MM SL SN SH".split())
+# irregular verb/adjective tags (VV-I, VA-R …) are their base tag plus a suffix
+_TAG_BASE = {f"{t}-{s}": t for t in ("VV", "VA") for s in ("I", "R")}
+
+
+@dataclass(frozen=True)
+class Piece:
+    text: str  # the cleaned piece
+    kiwi: tuple[str, ...]
+    rules: tuple[str, ...]
+
+    @property
+    def hangul(self) -> bool:
+        return any("가" <= ch <= "힣" for ch in self.text)
+
+
+_lock = threading.Lock()
+_kiwi = None
+_added: set[str] = set()
+
+
+def _analyser():
+    global _kiwi
+    if _kiwi is None:
+        from kiwipiepy import Kiwi  # imported here: 1 s of start-up only when first needed
+
+        # typo and multi-word dictionaries off: −190 MB and −1.5 s; typos are handled by jamo matching
+        _kiwi = Kiwi(num_workers=-1, load_typo_dict=False, load_multi_dict=False)
+    return _kiwi
+
+
+def add_words(words: list[str] | set[str] | tuple[str, ...]) -> int:
+    """Teach Kiwi names it should keep whole (Hangul words of 2+ syllables); returns how many were new."""
+    new = []
+    for w in words:
+        for part in N.clean(w).split():
+            if len(part) >= 2 and all("가" <= ch <= "힣" for ch in part) and part not in _added:
+                new.append(part)
+    if not new:
+        return 0
+    with _lock:
+        kiwi = _analyser()
+        for w in new:
+            _added.add(w)
+            kiwi.add_user_word(w, "NNP", 0.0)
+        analyze.cache_clear()
+    return len(new)
+
+
+@functools.lru_cache(maxsize=65536)
+def analyze(text: str) -> tuple[Piece, ...]:
+    """The pieces of `text` (cleaned by :func:`bot.normalize.clean`) with both readings."""
+    cleaned = N.clean(text)
+    if not cleaned:
+        return ()
+    spans, pos = [], 0
+    for part in cleaned.split(" "):
+        spans.append((pos, pos + len(part), part))
+        pos += len(part) + 1
+    tokens = []
+    if any("가" <= ch <= "힣" for ch in cleaned):
+        with _lock:
+            tokens = _analyser().tokenize(cleaned)
+    out = []
+    for start, end, part in spans:
+        rules = tuple(N.normalize(part).split())
+        if not any("가" <= ch <= "힣" for ch in part):
+            out.append(Piece(part, rules, rules))
+            continue
+        kiwi = tuple(t.form.lower() for t in tokens
+                     if start <= t.start < end and _TAG_BASE.get(t.tag, t.tag) in CONTENT_TAGS)
+        out.append(Piece(part, kiwi, rules))
+    return tuple(out)
+
+
+def words(text: str) -> list[str]:
+    """Kiwi's reading of the whole text, piece after piece."""
+    return [w for p in analyze(text) for w in p.kiwi]
