@@ -23,6 +23,7 @@ up to 3 "did you mean" candidates), ``none``.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,7 @@ from bot.knowledge import Knowledge
 QUERY_WEIGHT = 0.8  # share of "query explained" vs "string covered" in the word score (geometric mean)
 RELATED = 0.5  # share of shared word weight that makes two entries "about the same thing"
 LIGHT_WEIGHT = 0.35
+UNKNOWN_FACTOR = 1.3  # ... times 1.3: a word the KB never uses says "not about this event" (bench/eval.py dev set)
 UNKNOWN_PERCENTILE = 70  # a word the knowledge base never uses weighs like a fairly rare word  # weight of a filler or question word, known or not
 
 # Fillers, question words and polite endings: they say how a question is asked, not what it is about.
@@ -71,6 +73,11 @@ QUESTION_WORDS = frozenset(w for raw in "언제 어디 누구 누가 얼마 몇 
 QUESTION_WEIGHT = 0.8
 ENTRY_DISCOUNT = 0.95
 FACT_SIM = 0.45  # a query word found only in an entry's answer counts this much of a word found in its questions
+
+
+_YEAR = re.compile(r"((?:19|20)\d\d)(?:년|년도)?")
+# another edition: the bot knows one event; these ask about a different one
+OTHER_TIME = ("내년", "다음해", "재작년", "next year", "last year", "next edition", "previous edition")
 
 
 def light_weight(word: str) -> float:
@@ -182,7 +189,7 @@ class Index:
                              for w, v in vocab.items()], dtype=np.float32)
         content = np.array([self.idf[v] for w, v in vocab.items() if w not in LIGHT and v < n_questions_vocab],
                            dtype=np.float32)
-        self.unknown_idf = float(np.percentile(content, UNKNOWN_PERCENTILE)) if len(content) else 1.0
+        self.unknown_idf = UNKNOWN_FACTOR * float(np.percentile(content, UNKNOWN_PERCENTILE)) if len(content) else 1.0
         self.max_idf = float(content.max()) if len(content) else 1.0
         self.synonyms: dict[str, tuple[str, ...]] = {}
         for group in kb.synonyms:
@@ -192,6 +199,10 @@ class Index:
         self.entry_words: list[frozenset[int]] = [frozenset() for _ in kb.entries]
         for s_idx, words in enumerate(string_words):
             self.entry_words[owners[s_idx]] |= {vocab[w] for w in words}
+        self.entry_facts: list[frozenset[int]] = [frozenset() for _ in kb.entries]
+        for v, owners_of_v in fact_sets.items():
+            for idx in owners_of_v:
+                self.entry_facts[idx] |= {v}
         # the words that name an entry (title and keywords), for telling twins apart from rivals
         self.entry_names: list[frozenset[int]] = []
         for entry in kb.entries:
@@ -229,7 +240,7 @@ class Index:
         (a particle or an ending: 가, 에서, 였어) is skipped at no gain. Accepted when known words cover
         at least half of the run; otherwise the run is returned whole (and matched fuzzily)."""
         n = len(word)
-        if word in self.vocab or not _is_hangul(word) or n < 3:
+        if word in self.vocab or n < 3 or not all("가" <= ch <= "힣" for ch in word):  # 2019년 stays whole
             return [word]
         best: list[tuple[float, int, list[str]]] = [(0.0, 0, [])] + [(-1.0, 0, [])] * n
         for i in range(n):
@@ -271,7 +282,7 @@ class Index:
         out: list[str] = []
         for p in pieces:
             kiwi = [stem(w) for w in p.kiwi]
-            unknown = sum(1 for w in kiwi if w not in self.vocab and w not in LIGHT)
+            unknown = sum(1 for w in kiwi if w not in self.vocab and w not in LIGHT and not w.isdigit())
             if p.hangul and kiwi and unknown == 0:
                 out.extend(kiwi)  # (one unknown word is a word the KB lacks, not a typo Kiwi cut up)
             else:
@@ -383,16 +394,28 @@ class Index:
         small = min(weigh(wa), weigh(wb))
         if small > 0 and weigh(wa & wb) / small >= RELATED:
             return True
-        # one is named in the other's questions: a speaker and the talk they gave, a session and its results
+        # one is named in the other's questions or answer: a speaker and the talk they gave, a session
+        # and its results
         na, nb = self.entry_names[ia], self.entry_names[ib]
+        fa, fb = wa | self.entry_facts[ia], wb | self.entry_facts[ib]
         return any(names and weigh(names & other) / weigh(names) >= RELATED
-                   for names, other in ((na, wb), (nb, wa)))
+                   for names, other in ((na, fb), (nb, fa)))
+
+    def other_time(self, words: list[str]) -> bool:
+        """The question is about another edition or year: a year the knowledge base never mentions
+        (WSCW 2019, 2020년) or 내년 / next year (unless the knowledge base itself uses the word)."""
+        joined = f" {' '.join(words)} "
+        years = [m.group(1) for m in map(_YEAR.fullmatch, words) if m]
+        return (any(y not in self.vocab for y in years)
+                or any(f" {w} " in joined and w.split()[0] not in self.vocab for w in OTHER_TIME))
 
     def search(self, text: str) -> Result:
         words = self.query_words(text)
         query = " ".join(words)
         scores = self.scores(text, words)
         if not len(scores):
+            return Result("none", (), query)
+        if self.other_time(words):
             return Result("none", (), query)
         top = np.argsort(-scores, kind="stable")[:3]
         cands = tuple(Match(self.entry_ids[i], round(float(scores[i]), 1)) for i in top if scores[i] > 0)
