@@ -407,7 +407,7 @@ class Index:
         joined = f" {' '.join(words)} "
         years = [m.group(1) for m in map(_YEAR.fullmatch, words) if m]
         return (any(y not in self.vocab for y in years)
-                or any(f" {w} " in joined and w.split()[0] not in self.vocab for w in OTHER_TIME))
+                or any(f" {w} " in joined and (" " in w or w not in self.vocab) for w in OTHER_TIME))
 
     def search(self, text: str) -> Result:
         words = self.query_words(text)

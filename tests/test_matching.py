@@ -141,20 +141,29 @@ def test_ask_cli_jsonl_in_order(tmp_path: Path) -> None:
     assert set(rows[0]) == {"question", "lang", "entry", "score", "candidates", "reply"}
 
 
-# Regression floors: the figures reached when this was written (see README). The targets
-# (Korean 95 %, English 90 %) are NOT met yet; these floors keep what was reached from slipping.
-FLOORS = {"ko": 88.0, "en": 90.0, "ood": 90.0}
+# The targets on the evaluation set, and regression floors on the held-out set at the figures
+# reached when it was added (its out-of-domain share is below the 90 % target; see README).
+TARGETS = {"ko": 95.0, "en": 90.0, "ood": 90.0}
+HOLDOUT_FLOORS = {"ko": 95.0, "en": 90.0, "ood": 74.0}
 
 
-def test_eval_accuracy_does_not_drop() -> None:
+def _eval_scores(name: str) -> dict[str, float]:
     sys.path.insert(0, str(ROOT / "bench"))
     from eval import judge_ours, load_questions
 
     cfg = load_config(ROOT / "config.yaml", env={})
     brain = Brain.load(cfg.knowledge_dir, cfg.matching)
-    items = load_questions(ROOT / "bench" / "eval_questions.yaml")
     ok: dict[str, list[bool]] = {"ko": [], "en": [], "ood": []}
-    for item in items:
+    for item in load_questions(ROOT / "bench" / name):
         ok[item["group"]].append(judge_ours(brain, item)[0])
-    scores = {g: 100 * sum(v) / len(v) for g, v in ok.items()}
-    assert all(scores[g] >= FLOORS[g] for g in FLOORS), scores
+    return {g: 100 * sum(v) / len(v) for g, v in ok.items()}
+
+
+def test_eval_accuracy_meets_the_targets() -> None:
+    scores = _eval_scores("eval_questions.yaml")
+    assert all(scores[g] >= TARGETS[g] for g in TARGETS), scores
+
+
+def test_holdout_accuracy_does_not_drop() -> None:
+    scores = _eval_scores("eval_holdout.yaml")
+    assert all(scores[g] >= HOLDOUT_FLOORS[g] for g in HOLDOUT_FLOORS), scores

@@ -263,6 +263,9 @@ def test_choseong(text, expected):
         ("ㅎ 대상", False),
         ("ㅋㅋㅋ", False),  # laughter
         ("ㅎㅎ 해커톤", False),
+        ("ㅇㅇ", False),  # "응응"
+        ("ㅅㅅㅅ 언제야", True),  # 시상식: a repeated letter other than ㅋㅎㅇㄷㄱ is an abbreviation
+        ("ㅈㅈ", True),  # 주제
         ("ㅠㅠ", False),  # vowels
         ("hackathon", False),
         ("", False),
