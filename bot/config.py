@@ -36,11 +36,15 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+ANALYSERS = ("kiwi", "rules")
+
+
 @dataclass(frozen=True)
 class Matching:
     confident: float = 56.0  # best score at or above this (and clear of the runner-up) answers directly
     ambiguous: float = 54.0  # best score at or above this offers "did you mean"
     margin: float = 1.0  # a runner-up within this many points of the best makes the answer ambiguous
+    analyser: str = "kiwi"  # Korean words: "kiwi" (morphological analysis) or "rules" (no Kiwi: −250 MB)
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ DEFAULTS: dict[str, Any] = {
     "telegram": {"base_url": "https://api.telegram.org/bot", "webhook_listen": "127.0.0.1", "webhook_port": 8443},
     "staff_ids": [],
     "broadcast": {"rate_per_second": 25, "max_retries": 3, "concurrency": 1},
-    "matching": {"confident": 56, "ambiguous": 54, "margin": 1},
+    "matching": {"confident": 56, "ambiguous": 54, "margin": 1, "analyser": "kiwi"},
     "reload": {"poll_seconds": 3},
     "flood": {"messages": 20, "per_seconds": 60},
     "reminders": {"default_minutes": 15},
@@ -195,7 +199,10 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         confident=number(("matching", "confident"), float, 0),
         ambiguous=number(("matching", "ambiguous"), float, 0),
         margin=number(("matching", "margin"), float, 0),
+        analyser=text(("matching", "analyser")),
     )
+    if matching.analyser not in ANALYSERS:
+        bad(("matching", "analyser"), f"must be one of {', '.join(ANALYSERS)}, got {matching.analyser!r}")
     if matching.ambiguous > matching.confident:
         bad(("matching", "ambiguous"), "must not be higher than matching.confident")
     token = env.get("TELEGRAM_BOT_TOKEN") or None

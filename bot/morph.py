@@ -11,6 +11,7 @@ question meet on the same words however each was inflected or spaced. Measured o
 
 - ``kiwi``: the lemmas of the piece's content morphemes (nouns, verb and adjective stems, roots,
   adverbs, determiners, numbers, foreign words); particles, endings, copulas and auxiliaries dropped;
+  a number keeps its counter (1등, 3일, 2018년: "1등" is not "2등");
 - ``rules``: bot/normalize.py's reading of the same piece (particles stripped by rule). The search
   index uses it when Kiwi's reading has words the knowledge base never uses — a typo such as 기조연셜
   is cut by Kiwi into fragments, while the rule reading keeps one word that jamo matching can mend.
@@ -83,8 +84,9 @@ def add_words(words: list[str] | set[str] | tuple[str, ...]) -> int:
 
 
 @functools.lru_cache(maxsize=65536)
-def analyze(text: str) -> tuple[Piece, ...]:
-    """The pieces of `text` (cleaned by :func:`bot.normalize.clean`) with both readings."""
+def analyze(text: str, kiwi: bool = True) -> tuple[Piece, ...]:
+    """The pieces of `text` (cleaned by :func:`bot.normalize.clean`) with both readings; with
+    ``kiwi=False`` (config ``matching.analyser: rules``) Kiwi is never loaded and both are the rules'."""
     cleaned = N.clean(text)
     if not cleaned:
         return ()
@@ -93,21 +95,33 @@ def analyze(text: str) -> tuple[Piece, ...]:
         spans.append((pos, pos + len(part), part))
         pos += len(part) + 1
     tokens = []
-    if any("가" <= ch <= "힣" for ch in cleaned):
+    if kiwi and any("가" <= ch <= "힣" for ch in cleaned):
         with _lock:
             tokens = _analyser().tokenize(cleaned)
     out = []
     for start, end, part in spans:
         rules = tuple(N.normalize(part).split())
-        if not any("가" <= ch <= "힣" for ch in part):
+        if not kiwi or not any("가" <= ch <= "힣" for ch in part):
             out.append(Piece(part, rules, rules))
             continue
-        kiwi = tuple(t.form.lower() for t in tokens
-                     if start <= t.start < end and _TAG_BASE.get(t.tag, t.tag) in CONTENT_TAGS)
-        out.append(Piece(part, kiwi, rules))
+        lemmas: list[str] = []
+        glue_end = -1  # end of a number that a counter may follow: 1등, 3일, 2018년, 4600억원 stay one word
+        for t in tokens:
+            if not start <= t.start < end:
+                continue
+            tag = _TAG_BASE.get(t.tag, t.tag)
+            if t.start == glue_end and tag in ("NNB", "NR"):
+                lemmas[-1] += t.form
+                glue_end = t.start + t.len
+            elif tag in CONTENT_TAGS:
+                lemmas.append(t.form.lower())
+                glue_end = t.start + t.len if tag == "SN" else -1
+            else:
+                glue_end = -1
+        out.append(Piece(part, tuple(lemmas), rules))
     return tuple(out)
 
 
-def words(text: str) -> list[str]:
-    """Kiwi's reading of the whole text, piece after piece."""
-    return [w for p in analyze(text) for w in p.kiwi]
+def words(text: str, kiwi: bool = True) -> list[str]:
+    """Kiwi's reading of the whole text (or the rules' with ``kiwi=False``), piece after piece."""
+    return [w for p in analyze(text, kiwi) for w in p.kiwi]

@@ -22,6 +22,7 @@ up to 3 "did you mean" candidates), ``none``.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ QUERY_WEIGHT = 0.8  # share of "query explained" vs "string covered" in the word
 RELATED = 0.5  # share of shared word weight that makes two entries "about the same thing"
 LIGHT_WEIGHT = 0.35
 UNKNOWN_FACTOR = 1.3  # ... times 1.3: a word the KB never uses says "not about this event" (bench/eval.py dev set)
-UNKNOWN_PERCENTILE = 70  # a word the knowledge base never uses weighs like a fairly rare word  # weight of a filler or question word, known or not
+UNKNOWN_PERCENTILE = 70  # a word the knowledge base never uses weighs like a fairly rare word ...
 
 # Fillers, question words and polite endings: they say how a question is asked, not what it is about.
 # They weigh little on both sides, so "담당 공무원 전화번호 좀 알려주세요" is about 전화번호, and an
@@ -56,25 +57,27 @@ let know want need like get got any some also still just really ok okay hi hey t
 """
 
 
-def _light_words() -> frozenset[str]:
+@functools.cache
+def light_words(kiwi: bool = False) -> frozenset[str]:
+    """The light words in every form the index may meet: as written, by the rules, and (kiwi=True) as
+    Kiwi's lemmas (알려주세요 → 알리)."""
     out = set()
     for raw in _LIGHT_RAW.split():
         out.add(raw)
         out.update(N.normalize(raw).split())
-        out.update(M.words(raw))
+        if kiwi:
+            out.update(M.words(raw))
     return frozenset(out)
 
 
-LIGHT = _light_words()
+LIGHT = light_words()  # rule forms (Kiwi not loaded at import)
 # Question words say what kind of answer is wanted (언제 → a date, 어디 → a place): more than a filler,
 # less than a content word.
-QUESTION_WORDS = frozenset(w for raw in "언제 어디 누구 누가 얼마 몇 며칠 when where who whom how which".split()
-                           for w in {raw, *N.normalize(raw).split(), *M.words(raw)})
+_QUESTION_RAW = "언제 어디 누구 누가 얼마 몇 며칠 when where who whom how which".split()
+QUESTION_WORDS = frozenset(w for raw in _QUESTION_RAW for w in {raw, *N.normalize(raw).split()})
 QUESTION_WEIGHT = 0.8
 ENTRY_DISCOUNT = 0.95
 FACT_SIM = 0.45  # a query word found only in an entry's answer counts this much of a word found in its questions
-
-
 _YEAR = re.compile(r"((?:19|20)\d\d)(?:년|년도)?")
 # another edition: the bot knows one event; these ask about a different one
 OTHER_TIME = ("내년", "다음해", "재작년", "next year", "last year", "next edition", "previous edition")
@@ -111,9 +114,10 @@ def stem(word: str) -> str:
     return word
 
 
-def words_of(text: str) -> list[str]:
-    """The indexed words of a text: Kiwi's lemmas of content morphemes (bot/morph.py), English stemmed."""
-    return [stem(w) for w in M.words(text)]
+def words_of(text: str, kiwi: bool = True) -> list[str]:
+    """The indexed words of a text: Kiwi's lemmas of content morphemes (bot/morph.py; the rule reading
+    with ``kiwi=False``), English stemmed."""
+    return [stem(w) for w in M.words(text, kiwi)]
 
 
 def prepare_query(text: str, known: dict[str, int] | frozenset[str] = frozenset()) -> str:
@@ -144,17 +148,20 @@ class Index:
     def __init__(self, kb: Knowledge, matching: Matching) -> None:
         self.kb = kb
         self.matching = matching
+        self.kiwi = matching.analyser == "kiwi"
+        self.light = light_words(self.kiwi)
         self.entry_ids = [e.id for e in kb.entries]
         self._position = {e: i for i, e in enumerate(self.entry_ids)}
         # names the knowledge base uses (keywords, titles, synonyms) stay whole in Kiwi's analysis
-        M.add_words([t for e in kb.entries for t in (*e.keywords, e.title.ko)] + [w for g in kb.synonyms for w in g])
+        if self.kiwi:
+            M.add_words([t for e in kb.entries for t in (*e.keywords, e.title.ko)] + [w for g in kb.synonyms for w in g])
         owners: list[int] = []
         string_words: list[list[str]] = []
         compact: list[str] = []
         for idx, entry in enumerate(kb.entries):
             seen: set[str] = set()
             for text in list(entry.questions.all()) + list(entry.keywords) + [entry.title.ko, entry.title.en]:
-                words = words_of(text)
+                words = words_of(text, self.kiwi)
                 key = " ".join(words)
                 if not words or key in seen:
                     continue
@@ -179,23 +186,24 @@ class Index:
         fact_sets: dict[int, set[int]] = {}
         for idx, entry in enumerate(kb.entries):
             for text in entry.facts():
-                for w in words_of(text):
+                for w in words_of(text, self.kiwi):
                     fact_sets.setdefault(vocab.setdefault(w, len(vocab)), set()).add(idx)
         self.vocab = vocab
         self.words = list(vocab)
         n_entries = max(1, len(kb.entries))
-        self.idf = np.array([light_weight(w) if w in LIGHT else
+        self.idf = np.array([light_weight(w) if w in self.light else
                              math.log(1 + n_entries / len(entry_sets.get(v) or fact_sets[v]))
                              for w, v in vocab.items()], dtype=np.float32)
-        content = np.array([self.idf[v] for w, v in vocab.items() if w not in LIGHT and v < n_questions_vocab],
+        content = np.array([self.idf[v] for w, v in vocab.items() if w not in self.light and v < n_questions_vocab],
                            dtype=np.float32)
         self.unknown_idf = UNKNOWN_FACTOR * float(np.percentile(content, UNKNOWN_PERCENTILE)) if len(content) else 1.0
         self.max_idf = float(content.max()) if len(content) else 1.0
         self.synonyms: dict[str, tuple[str, ...]] = {}
         for group in kb.synonyms:
-            forms = [" ".join(words_of(g)) for g in group]
+            forms = [" ".join(words_of(g, self.kiwi)) for g in group]
             for f in forms:
                 self.synonyms[f] = tuple(x for x in forms if x != f)
+        self._max_phrase = max((f.count(" ") + 1 for f in self.synonyms), default=1)
         self.entry_words: list[frozenset[int]] = [frozenset() for _ in kb.entries]
         for s_idx, words in enumerate(string_words):
             self.entry_words[owners[s_idx]] |= {vocab[w] for w in words}
@@ -207,8 +215,8 @@ class Index:
         self.entry_names: list[frozenset[int]] = []
         for entry in kb.entries:
             names = [entry.title.ko, entry.title.en, *entry.keywords]
-            self.entry_names.append(frozenset(vocab[w] for t in names for w in words_of(t)
-                                              if w in vocab and w not in LIGHT))
+            self.entry_names.append(frozenset(vocab[w] for t in names for w in words_of(t, self.kiwi)
+                                              if w in vocab and w not in self.light))
         self.word_jamo = [N.to_jamo(w) for w in self.words]
         self.word_cho = np.array([N.choseong(w) if _is_hangul(w) else "" for w in self.words], dtype=object)
         # postings: strings containing each word; each string's total weight
@@ -272,7 +280,7 @@ class Index:
         """The words of a question, piece by piece: Kiwi's reading when the knowledge base knows all its
         words, otherwise the rule reading (a typo stays one word for jamo matching: 기조연셜 → 기조연설),
         with Hangul runs typed without spaces split into known words."""
-        pieces = M.analyze(prepare_query(text, self.vocab))
+        pieces = M.analyze(prepare_query(text, self.vocab), self.kiwi)
         rules = [stem(w) for p in pieces for w in p.rules]
         if sum(1 for w in rules if len(w) == 1 and _is_hangul(w)) >= 2:
             # "기조 연 설 한 사람": spaces inside words; re-split the Hangul as one run
@@ -282,7 +290,7 @@ class Index:
         out: list[str] = []
         for p in pieces:
             kiwi = [stem(w) for w in p.kiwi]
-            unknown = sum(1 for w in kiwi if w not in self.vocab and w not in LIGHT and not w.isdigit())
+            unknown = sum(1 for w in kiwi if w not in self.vocab and w not in self.light and not w.isdigit())
             if p.hangul and kiwi and unknown == 0:
                 out.extend(kiwi)  # (one unknown word is a word the KB lacks, not a typo Kiwi cut up)
             else:
@@ -298,7 +306,7 @@ class Index:
             v = self.vocab.get(w)
             if v is not None:
                 found[i].append((v, 1.0))
-            elif w in LIGHT:
+            elif w in self.light:
                 continue  # a filler the knowledge base does not use: not a typo of some other word (분 ≠ 번)
             elif N.is_choseong_query(w) and all("ㄱ" <= ch <= "ㅎ" for ch in w):
                 for v in np.flatnonzero(self.word_cho == w):
@@ -327,11 +335,17 @@ class Index:
                     for v in cols:
                         if dist[row, v] == best:
                             found[i].append((int(v), 0.9 if best == 1 else 0.8))
-        for i, w in enumerate(words):  # synonyms from knowledge/synonyms.yaml (keynote → 기조연설 …)
-            for other in self.synonyms.get(w, ()):
-                v = self.vocab.get(other)
-                if v is not None and all(v != x for x, _ in found[i]):
-                    found[i].append((v, 0.95))
+        # synonyms from knowledge/synonyms.yaml (keynote → 기조연설, 월드뱅크 → world bank …): a form of
+        # several words is matched as a phrase, and stands for all of its words
+        for i, w in enumerate(words):
+            others = list(self.synonyms.get(w, ()))
+            for k in range(2, self._max_phrase + 1):
+                others += self.synonyms.get(" ".join(words[i:i + k]), ()) if i + k <= len(words) else ()
+            for other in others:
+                for part in other.split():
+                    v = self.vocab.get(part)
+                    if v is not None and part not in self.light and all(v != x for x, _ in found[i]):
+                        found[i].append((v, 0.95))
         return found
 
     def scores(self, text: str, words: list[str] | None = None) -> np.ndarray:
@@ -348,9 +362,9 @@ class Index:
         for word, word_matches in zip(words, matches):
             if not word_matches:
                 # an unknown number (a year the event never had: 2019) weighs like the rarest word
-                q_total += light_weight(word) if word in LIGHT else self.max_idf if word.isdigit() else self.unknown_idf
+                q_total += light_weight(word) if word in self.light else self.max_idf if word.isdigit() else self.unknown_idf
                 continue
-            weight = light_weight(word) if word in LIGHT else max(self.idf[v] for v, _ in word_matches)
+            weight = light_weight(word) if word in self.light else max(self.idf[v] for v, _ in word_matches)
             q_total += weight
             contribution = np.zeros(self.n_strings, dtype=np.float32)
             contribution_entry = np.zeros(len(self.entry_ids), dtype=np.float32)

@@ -129,7 +129,7 @@ def test_lang_switch_is_remembered(bot, emu) -> None:
 def test_did_you_mean_round_trip(bot, emu) -> None:
     # a question this knowledge base finds ambiguous (checked with the bot's own brain, so the test
     # keeps working when organisers edit the knowledge)
-    probes = ["awards", "prize", "세미나", "결과", "seminar", "포럼", "contest", "해커톤"]
+    probes = ["awards", "prize", "세미나", "결과", "seminar", "포럼", "contest", "해커톤", "발표", "수상", "ceremony", "상"]
     question = next((q for q in probes if bot.core.brain.ask(q, bot.core.now()).outcome == "ambiguous"), None)
     assert question, "none of the probe questions is ambiguous any more; add one"
     c = chat(emu, "en")
