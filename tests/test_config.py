@@ -51,6 +51,7 @@ def test_bot_config_env_selects_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize("body,line,field", [
     ("timezone: Mars/Olympus\n", 1, "timezone"),
     ("matching:\n  confident: high\n", 2, "matching.confident"),
+    ("matching:\n  analyser: mecab\n", 2, "matching.analyser"),
     ("broadcast:\n  rate_per_second: -1\n", 2, "broadcast.rate_per_second"),
     ("staff_ids: [12, bob]\n", 1, "staff_ids"),
     ("knowlege_dir: kb\n", 1, "knowlege_dir"),

@@ -87,3 +87,32 @@ def test_answers_are_indexed_as_facts(brain: Brain) -> None:
 def test_a_speaker_named_in_an_answer_is_related(brain: Brain) -> None:
     assert brain.index.related("speaker:oh-myung", "keynote-speeches")
     assert not brain.index.related("speaker:oh-myung", "hackathon-winners")
+
+
+def test_a_number_keeps_its_counter() -> None:
+    assert M.words("해커톤 1등 누구") == ["해커톤", "1등", "누구"]
+    assert M.words("2018년 9월 19일") == ["2018년", "9월", "19일"]
+    assert M.words("1등") != M.words("2등")
+
+
+def test_synonym_phrases_match_as_phrases(brain: Brain) -> None:
+    index = brain.index
+    found = dict(zip(["was", "the", "world", "bank", "there"], index._matches(["was", "the", "world", "bank", "there"])))
+    synonyms_of_world = {index.words[v] for v, _ in found["world"]}
+    assert "국제기구" in synonyms_of_world  # "world bank" is in the 국제기구 group as a phrase ...
+    alone = {index.words[v] for v, _ in index._matches(["world", "cup"])[0]}
+    assert "국제기구" not in alone and "bank" not in alone  # ... "world" alone means nothing of the kind
+
+
+def test_rules_analyser_never_loads_kiwi() -> None:
+    import subprocess
+    import sys
+    code = ("import sys; from dataclasses import replace; from bot.config import load_config; "
+            "from bot.answer import Brain; cfg = load_config(env={}); "
+            "b = Brain.load(cfg.knowledge_dir, replace(cfg.matching, analyser='rules')); "
+            "from bot.answer import datetime; "
+            "a = b.ask('해커톤 대상 누구야', datetime.fromisoformat('2018-09-19T10:00+09:00')); "
+            "print(a.entry, 'kiwipiepy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    entry, loaded = out.stdout.split()
+    assert entry in ("hackathon-winners", "award:hackathon-grand") and loaded == "False"
