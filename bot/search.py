@@ -207,10 +207,11 @@ class Index:
         self.entry_words: list[frozenset[int]] = [frozenset() for _ in kb.entries]
         for s_idx, words in enumerate(string_words):
             self.entry_words[owners[s_idx]] |= {vocab[w] for w in words}
-        self.entry_facts: list[frozenset[int]] = [frozenset() for _ in kb.entries]
+        facts_of: list[set[int]] = [set() for _ in kb.entries]
         for v, owners_of_v in fact_sets.items():
             for idx in owners_of_v:
-                self.entry_facts[idx] |= {v}
+                facts_of[idx].add(v)
+        self.entry_facts = [frozenset(f) for f in facts_of]
         # the words that name an entry (title and keywords), for telling twins apart from rivals
         self.entry_names: list[frozenset[int]] = []
         for entry in kb.entries:
