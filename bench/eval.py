@@ -86,7 +86,7 @@ def pct(ok: int, n: int) -> str:
 
 SETS = {
     "eval_questions.yaml": "evaluation set (thresholds and weights were tuned on it)",
-    "eval_holdout.yaml": "held-out set (written separately from the seed and the entry list, never used to tune)",
+    "eval_holdout.yaml": "held-out set (written separately from the seed and the entry list, not used to tune)",
 }
 
 
@@ -110,7 +110,7 @@ def run_set(brain: Brain, cfg, path: Path, failures: bool) -> bool:
             r[0] += 1
             r[1] += ok
             r[2] += judge_baseline(hit, best_cut, it)
-    print(f"### {path.name}: {SETS.get(path.name, 'questions')}\n")
+    print(f"#### {path.name}: {SETS.get(path.name, 'questions')}\n")
     print(f"{len(items)} questions · thresholds confident {cfg.matching.confident} / ambiguous "
           f"{cfg.matching.ambiguous} / margin {cfg.matching.margin} · baseline WRatio cut-off {best_cut}\n")
     print("| group | kind | n | ours | baseline |")
