@@ -17,7 +17,7 @@ from typing import Protocol
 from bot import normalize as N
 from bot import pages
 from bot.config import Matching
-from bot.knowledge import Knowledge, load_knowledge
+from bot.knowledge import Knowledge, day_label, load_knowledge
 from bot.render import Button, Doc, Reply, render_entry
 from bot.search import LIGHT, Index, Match, Result
 
@@ -183,7 +183,13 @@ class Brain:
                           best.score if best else None, ids)
         if self.sink is not None:
             self.sink.record_unanswered(text, lang, ids, now)
-        doc = Doc().add(pages.msg("not_found", lang, contact=pages.contact_line(self.kb, lang)))
+        if result.reason == "other_time":
+            ev = self.kb.event
+            dates = f"{day_label(ev.start_date, lang)} – {day_label(ev.end_date, lang)}"
+            doc = Doc().add(pages.msg("other_edition", lang, event=ev.name.get(lang), dates=dates,
+                                      contact=pages.contact_line(self.kb, lang)))
+        else:
+            doc = Doc().add(pages.msg("not_found", lang, contact=pages.contact_line(self.kb, lang)))
         return Answer(text, lang, "none", Reply(doc, pages.menu_buttons(lang)), None,
                       best.score if best else None, ids)
 

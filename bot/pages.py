@@ -26,6 +26,10 @@ MSG = {
         "죄송해요, 그 질문에 대한 답은 아직 모르겠어요. 🙏\n질문을 남겨 두었으니 운영진이 확인할게요. 아래 메뉴에서 찾아보시거나 문의처로 연락해 주세요:\n{contact}",
         "Sorry, I don't know the answer to that yet. 🙏\nI've passed your question on to the organisers. Try the menu below, or contact:\n{contact}",
     ),
+    "other_edition": Text(
+        "저는 {event}, {dates} 정보만 알고 있어요. 🙏 다른 해나 다른 회차 행사는 문의처로 연락해 주세요:\n{contact}",
+        "I only know about {event}, {dates}. 🙏 For other years or editions, please contact:\n{contact}",
+    ),
     "did_you_mean": Text("혹시 이것을 찾으셨나요?", "Did you mean one of these?"),
     "empty": Text("질문을 글자로 입력해 주세요. 예: 「행사 언제 해?」", "Please type your question as text, e.g. “when is the event?”"),
     "too_long": Text("질문이 너무 길어요. 짧게 한두 문장으로 물어봐 주세요.", "That message is too long — please ask in a sentence or two."),

@@ -98,6 +98,7 @@ class Result:
     outcome: str  # "answer" | "ambiguous" | "none"
     candidates: tuple[Match, ...]  # best first, at most 3
     query: str  # the normalised query
+    reason: str | None = None  # why "none": "other_time" when the question is about another year/edition
 
     @property
     def best(self) -> Match | None:
@@ -431,7 +432,7 @@ class Index:
         if not len(scores):
             return Result("none", (), query)
         if self.other_time(words):
-            return Result("none", (), query)
+            return Result("none", (), query, reason="other_time")
         top = np.argsort(-scores, kind="stable")[:3]
         cands = tuple(Match(self.entry_ids[i], round(float(scores[i]), 1)) for i in top if scores[i] > 0)
         m = self.matching

@@ -69,6 +69,13 @@ def test_other_years_and_editions_are_out_of_scope(brain: Brain, question: str) 
     assert brain.index.search(question).outcome == "none"
 
 
+def test_other_edition_reply_says_what_the_bot_knows(brain: Brain) -> None:
+    from datetime import datetime
+    ans = brain.ask("when is WSCW 2019", datetime.fromisoformat("2018-09-19T10:00+09:00"))
+    text = ans.reply.doc.plain()
+    assert ans.outcome == "none" and "only know about" in text and "WSCW 2018" in text and "044-201-4878" in text
+
+
 def test_same_year_is_in_scope(brain: Brain) -> None:
     assert brain.index.search("WSCW 2018 언제야").outcome == "answer"
 
