@@ -1,23 +1,28 @@
 """The search index and matcher: which knowledge entry does a question ask for, and how sure are we?
 
-Built once per knowledge base from every example question, keyword and title of every entry, all
-normalised by bot/normalize.py (NFC, case, punctuation, 조사/어미). A query is scored two ways, both
-vectorised with `rapidfuzz.process.cdist` (no Python loop over entries or strings):
+Built once per knowledge base from every example question, keyword and title of every entry, and the
+facts of its answer; all turned into words by bot/morph.py (Kiwi lemmas: 열렸어 → 열리) on top of
+bot/normalize.py (NFC, case, punctuation, 조사/어미, jamo, 초성, QWERTY). A query is scored three ways,
+all vectorised with numpy and `rapidfuzz.process.cdist` (no Python loop over entries or strings):
 
 1. **Words** (soft TF-IDF): each query word is matched against the vocabulary of the index — exactly,
-   by jamo edit distance (헤커톤 → 해커톤 is one jamo, not one syllable), or by 초성 (ㅎㅋㅌ → 해커톤);
-   Hangul runs typed without spaces are split into known words first. A string's score combines how
-   much of the query it explains and how much of itself the query covers, each weighted by how rare
-   (informative) the words are. Words the knowledge base has never seen ("bitcoin", "점심") count
-   against a match — that is what makes the bot say "I don't know" to out-of-domain questions.
+   by jamo edit distance (헤커톤 → 해커톤 is one jamo, not one syllable), by 초성 (ㅎㅋㅌ → 해커톤), or
+   through knowledge/synonyms.yaml (a phrase form such as "world bank" only as a phrase); Hangul runs
+   typed without spaces are split into known words first. A string's score combines how much of the
+   query it explains and how much of itself the query covers, each weighted by how rare (informative)
+   the words are. Words the knowledge base has never seen ("bitcoin", "점심") count against a match
+   (1.3× the weight of a rare word) — that is what makes the bot say "I don't know" to out-of-domain
+   questions.
 2. **Whole string**: jamo-level similarity of the query to each string with spaces removed, which
    catches typos spread over a short question and spacing variants.
 3. **Whole entry**: how much of the question all example questions of one entry explain together (a
-   question may borrow words from several of them), discounted since it ignores word order and length.
+   question may borrow words from several of them), discounted since it ignores word order and length;
+   a word found only in the entry's answer (its facts) counts FACT_SIM of one found in its questions.
 
-An entry's score is the best score of its strings. Outcomes (thresholds from config `matching`):
-``answer`` (best ≥ confident and clear of the runner-up by `margin`), ``ambiguous`` (best ≥ ambiguous:
-up to 3 "did you mean" candidates), ``none``.
+An entry's score is the best of these. Outcomes (thresholds from config `matching`): ``answer`` (best ≥
+confident and clear of the best unrelated runner-up by `margin`), ``ambiguous`` (best ≥ ambiguous: up
+to 3 "did you mean" candidates), ``none`` — also, whatever the scores, for a question about another
+year or edition (WSCW 2019, 내년), since the knowledge base describes one event.
 """
 
 from __future__ import annotations
