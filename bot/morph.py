@@ -26,7 +26,10 @@ because a reload may build an index in another thread.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
+import re
 import threading
 from dataclasses import dataclass
 
@@ -39,6 +42,9 @@ CONTENT_TAGS = frozenset("NNG NNP NNB NR NP VV VA XR MAG MM SL SN SH".split())
 _TAG_BASE = {f"{t}-{s}": t for t in ("VV", "VA") for s in ("I", "R")}
 
 
+_SYLLABLES = re.compile(r"[가-힣]")
+
+
 @dataclass(frozen=True)
 class Piece:
     text: str  # the cleaned piece
@@ -47,7 +53,7 @@ class Piece:
 
     @property
     def hangul(self) -> bool:
-        return any("가" <= ch <= "힣" for ch in self.text)
+        return bool(_SYLLABLES.search(self.text))
 
 
 _lock = threading.Lock()
@@ -70,7 +76,7 @@ def add_words(words: list[str] | set[str] | tuple[str, ...]) -> int:
     new = []
     for w in words:
         for part in N.clean(w).split():
-            if len(part) >= 2 and all("가" <= ch <= "힣" for ch in part) and part not in _added:
+            if len(part) >= 2 and len(_SYLLABLES.findall(part)) == len(part) and part not in _added:
                 new.append(part)
     if not new:
         return 0
@@ -83,6 +89,24 @@ def add_words(words: list[str] | set[str] | tuple[str, ...]) -> int:
     return len(new)
 
 
+def _lemmas(tokens: list) -> tuple[str, ...]:
+    """Content lemmas of one piece's Kiwi tokens; a number keeps the counter glued to it (1등, 3일,
+    2018년, 4600억원 stay one word)."""
+    lemmas: list[str] = []
+    glue_end = -1  # where a number ends, if the next token may be its counter
+    for t in tokens:
+        tag = _TAG_BASE.get(t.tag, t.tag)
+        if t.start == glue_end and tag in ("NNB", "NR"):
+            lemmas[-1] += t.form
+            glue_end = t.start + t.len
+        elif tag in CONTENT_TAGS:
+            lemmas.append(t.form.lower())
+            glue_end = t.start + t.len if tag == "SN" else -1
+        else:
+            glue_end = -1
+    return tuple(lemmas)
+
+
 @functools.lru_cache(maxsize=65536)
 def analyze(text: str, kiwi: bool = True) -> tuple[Piece, ...]:
     """The pieces of `text` (cleaned by :func:`bot.normalize.clean`) with both readings; with
@@ -90,35 +114,21 @@ def analyze(text: str, kiwi: bool = True) -> tuple[Piece, ...]:
     cleaned = N.clean(text)
     if not cleaned:
         return ()
-    spans, pos = [], 0
-    for part in cleaned.split(" "):
-        spans.append((pos, pos + len(part), part))
-        pos += len(part) + 1
-    tokens = []
-    if kiwi and any("가" <= ch <= "힣" for ch in cleaned):
+    parts = cleaned.split(" ")
+    tokens_of: list[list] = [[] for _ in parts]
+    if kiwi and _SYLLABLES.search(cleaned):
         with _lock:
             tokens = _analyser().tokenize(cleaned)
+        starts = list(itertools.accumulate((len(p) + 1 for p in parts[:-1]), initial=0))
+        for t in tokens:  # one pass: each token to the piece it starts in
+            tokens_of[bisect.bisect_right(starts, t.start) - 1].append(t)
     out = []
-    for start, end, part in spans:
+    for part, tokens in zip(parts, tokens_of):
         rules = tuple(N.normalize(part).split())
-        if not kiwi or not any("가" <= ch <= "힣" for ch in part):
+        if not kiwi or not _SYLLABLES.search(part):
             out.append(Piece(part, rules, rules))
-            continue
-        lemmas: list[str] = []
-        glue_end = -1  # end of a number that a counter may follow: 1등, 3일, 2018년, 4600억원 stay one word
-        for t in tokens:
-            if not start <= t.start < end:
-                continue
-            tag = _TAG_BASE.get(t.tag, t.tag)
-            if t.start == glue_end and tag in ("NNB", "NR"):
-                lemmas[-1] += t.form
-                glue_end = t.start + t.len
-            elif tag in CONTENT_TAGS:
-                lemmas.append(t.form.lower())
-                glue_end = t.start + t.len if tag == "SN" else -1
-            else:
-                glue_end = -1
-        out.append(Piece(part, tuple(lemmas), rules))
+        else:
+            out.append(Piece(part, _lemmas(tokens), rules))
     return tuple(out)
 
 
