@@ -44,8 +44,8 @@ from bot.knowledge import Knowledge
 QUERY_WEIGHT = 0.8  # share of "query explained" vs "string covered" in the word score (geometric mean)
 RELATED = 0.5  # share of shared word weight that makes two entries "about the same thing"
 LIGHT_WEIGHT = 0.35
-UNKNOWN_FACTOR = 1.3  # ... times 1.3: a word the KB never uses says "not about this event" (bench/eval.py dev set)
 UNKNOWN_PERCENTILE = 70  # a word the knowledge base never uses weighs like a fairly rare word ...
+UNKNOWN_FACTOR = 1.3  # ... times 1.3: it says "not about this event" (chosen on bench/eval_questions.yaml)
 
 # Fillers, question words and polite endings: they say how a question is asked, not what it is about.
 # They weigh little on both sides, so "담당 공무원 전화번호 좀 알려주세요" is about 전화번호, and an
@@ -213,11 +213,12 @@ class Index:
         self.entry_words: list[frozenset[int]] = [frozenset() for _ in kb.entries]
         for s_idx, words in enumerate(string_words):
             self.entry_words[owners[s_idx]] |= {vocab[w] for w in words}
-        facts_of: list[set[int]] = [set() for _ in kb.entries]
+        # what describes an entry: the words of its questions and of its answer
+        described: list[set[int]] = [set(ws) for ws in self.entry_words]
         for v, owners_of_v in fact_sets.items():
             for idx in owners_of_v:
-                facts_of[idx].add(v)
-        self.entry_facts = [frozenset(f) for f in facts_of]
+                described[idx].add(v)
+        self.entry_described = [frozenset(d) for d in described]
         # the words that name an entry (title and keywords), for telling twins apart from rivals
         self.entry_names: list[frozenset[int]] = []
         for entry in kb.entries:
@@ -299,7 +300,7 @@ class Index:
             kiwi = [stem(w) for w in p.kiwi]
             unknown = sum(1 for w in kiwi if w not in self.vocab and w not in self.light and not w.isdigit())
             if p.hangul and kiwi and unknown == 0:
-                out.extend(kiwi)  # (one unknown word is a word the KB lacks, not a typo Kiwi cut up)
+                out.extend(kiwi)
             else:
                 for w in p.rules:
                     out.extend(self._split_run(stem(w)))
@@ -418,9 +419,9 @@ class Index:
         # one is named in the other's questions or answer: a speaker and the talk they gave, a session
         # and its results
         na, nb = self.entry_names[ia], self.entry_names[ib]
-        fa, fb = wa | self.entry_facts[ia], wb | self.entry_facts[ib]
+        da, db = self.entry_described[ia], self.entry_described[ib]
         return any(names and weigh(names & other) / weigh(names) >= RELATED
-                   for names, other in ((na, fb), (nb, fa)))
+                   for names, other in ((na, db), (nb, da)))
 
     def other_time(self, words: list[str]) -> bool:
         """The question is about another edition or year: a year the knowledge base never mentions
@@ -433,11 +434,11 @@ class Index:
     def search(self, text: str) -> Result:
         words = self.query_words(text)
         query = " ".join(words)
+        if self.other_time(words):  # whatever it would match: the knowledge base describes one edition
+            return Result("none", (), query, reason="other_time")
         scores = self.scores(text, words)
         if not len(scores):
             return Result("none", (), query)
-        if self.other_time(words):
-            return Result("none", (), query, reason="other_time")
         top = np.argsort(-scores, kind="stable")[:3]
         cands = tuple(Match(self.entry_ids[i], round(float(scores[i]), 1)) for i in top if scores[i] > 0)
         m = self.matching
