@@ -72,7 +72,7 @@ sys.path.insert(0, str(ROOT))
 from bot.config import load_config  # noqa: E402
 from bot.emulator import BotApiEmulator  # noqa: E402
 from bot.store import Store  # noqa: E402
-from procstat import proc_cpu, proc_status  # noqa: E402
+from procstat import proc_cpu, proc_status, stop  # noqa: E402
 
 TOKEN = "654321:BROADCAST-BENCH-abcdef"
 FIRST_ID = 200_000_000
@@ -220,12 +220,7 @@ def run_scenario(name: str, args) -> Outcome:
             out.cpu_seconds = proc_cpu(proc.pid) - cpu0
             out.rss_kb = proc_status(proc.pid).get("VmRSS", 0)
             time.sleep(0.5)
-            proc.terminate()
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
+            stop(proc, 30)
             out.status, out.db_counts = db_state(data / "bot.db", ann_id)
             calls = emu.calls
         first_id, last_id = ids[0], ids[-1]

@@ -1,8 +1,9 @@
-"""CPU time and memory of a process, read from /proc (Linux), for the benchmarks."""
+"""CPU time and memory of a process, read from /proc (Linux), and stopping it, for the benchmarks."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 
@@ -26,3 +27,13 @@ def proc_status(pid: int, keys: tuple[str, ...] = ("VmRSS", "VmHWM")) -> dict[st
     except OSError:
         pass
     return out
+
+
+def stop(proc: subprocess.Popen, grace: float) -> None:
+    """SIGTERM, wait up to `grace` seconds for a clean exit, then SIGKILL."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)

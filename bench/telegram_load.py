@@ -77,7 +77,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from bot.emulator import BotApiEmulator, Call  # noqa: E402
-from procstat import proc_cpu, proc_status  # noqa: E402
+from procstat import proc_cpu, proc_status, stop  # noqa: E402
 
 TOKEN = "654321:LOAD-TEST-TOKEN-abcdef"
 NOW = "2018-09-19T10:05"
@@ -385,12 +385,7 @@ def bench_subprocess(args, plan) -> ModeResult:
             startup = meter.first_get_updates - spawned
             phases = run_phases(meter, args, lambda: proc_cpu(proc.pid))
             mem = proc_status(proc.pid)
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            stop(proc, 20)
         note = "" if proc.returncode == 0 else f"bot exit code {proc.returncode}"
         return ModeResult("subprocess", startup, mem.get("VmRSS", 0), mem.get("VmHWM", 0), phases, meter.expected,
                           note)
