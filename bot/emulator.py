@@ -111,6 +111,17 @@ __all__ = [
 SPEC_FILENAME = "botapi-10.1.json"
 DEFAULT_TOKEN = "123456:TEST"
 
+
+def _user(user_id: int, first_name: str, *, last_name: str | None = None, username: str | None = None,
+          language_code: str | None = None) -> dict[str, Any]:
+    """A Telegram User object for a (non-bot) test user; optional fields only when given."""
+    user: dict[str, Any] = {"id": int(user_id), "is_bot": False, "first_name": first_name}
+    for key, value in (("last_name", last_name), ("username", username), ("language_code", language_code)):
+        if value:
+            user[key] = value
+    return user
+
+
 # --------------------------------------------------------------------------------------------------
 # Errors and records
 # --------------------------------------------------------------------------------------------------
@@ -1189,12 +1200,7 @@ class BotApiEmulator:
             self._chats[chat_id] = chat
             self._messages.setdefault(chat_id, {})
             if type == "private":
-                user = {"id": chat_id, "is_bot": False, "first_name": first_name}
-                if last_name:
-                    user["last_name"] = last_name
-                if username:
-                    user["username"] = username
-                self._users.setdefault(chat_id, user)
+                self._users.setdefault(chat_id, _user(chat_id, first_name, last_name=last_name, username=username))
         return dict(chat)
 
     def known_chat(self, chat_id: int) -> dict | None:
@@ -1329,11 +1335,7 @@ class BotApiEmulator:
             chat_type = "supergroup" if chat_id <= -1_000_000_000_000 else "group"
         if user_id is None:
             user_id = chat_id if chat_id > 0 else 100_000_001
-        user: dict[str, Any] = {"id": int(user_id), "is_bot": False, "first_name": first_name}
-        if username:
-            user["username"] = username
-        if language_code:
-            user["language_code"] = language_code
+        user = _user(user_id, first_name, username=username, language_code=language_code)
         with self._cond:
             chat = self._chats.get(chat_id)
             if chat is None or chat["type"] != chat_type:
@@ -1405,11 +1407,7 @@ class BotApiEmulator:
                     raise ValueError(f"push_callback_query: message {message_id} has no button with "
                                      f"callback_data {data!r}; its buttons: {buttons}")
             query_id = str(next(self._query_ids))
-            user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
-            if username:
-                user["username"] = username
-            if language_code:
-                user["language_code"] = language_code
+            user = _user(user_id, first_name, username=username, language_code=language_code)
             query = {
                 "id": query_id,
                 "from": user,
@@ -1425,11 +1423,7 @@ class BotApiEmulator:
                           offset: str = "", chat_type: str | None = "sender", first_name: str = "Test",
                           username: str | None = None) -> str:
         """Simulate an inline query ``@bot <query>``; returns the inline query id."""
-        user: dict[str, Any] = {"id": int(user_id), "is_bot": False, "first_name": first_name}
-        if username:
-            user["username"] = username
-        if language_code:
-            user["language_code"] = language_code
+        user = _user(user_id, first_name, username=username, language_code=language_code)
         with self._cond:
             query_id = str(next(self._query_ids))
             inline = {"id": query_id, "from": user, "query": query, "offset": offset}
