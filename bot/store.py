@@ -284,6 +284,15 @@ class Store:
         counts["total"] = sum(counts.values())
         return counts
 
+    def delivery_totals(self) -> dict[str, int]:
+        """Deliveries of every announcement by state (sent, blocked, failed, pending, cancelled)."""
+        return {row["status"]: row["n"] for row in self.db.query("select status, count(*) n from deliveries group by status")}
+
+    def outbox_depth(self) -> int:
+        """Messages still to be sent: pending deliveries of announcements that are queued or sending."""
+        return next(self.db.query("select count(*) n from deliveries d join announcements a on a.id = d.announcement_id "
+                                  "where d.status = 'pending' and a.status in ('queued', 'sending')"))["n"]
+
     def recent_announcements(self, limit: int = 10, statuses: tuple[str, ...] | None = None) -> list[Announcement]:
         rows = self.db.query("select id from announcements order by id desc limit ?", [limit * 3])
         out = [self.announcement(r["id"]) for r in rows]

@@ -15,6 +15,7 @@ from bot.answer import Brain
 from bot.clock import Clock
 from bot.config import Config
 from bot.flood import FloodGate
+from bot.metrics import Metrics
 from bot.store import Store
 from handlers import agenda, attendee, errors, inline, staff
 from handlers.common import Core
@@ -80,7 +81,8 @@ def make_core(config: Config, clock: Clock | None = None) -> Core:
     store = Store.in_dir(config.data_dir)
     brain = Brain.load(config.knowledge_dir, config.matching, sink=None)
     return Core(config=config, clock=clock or config.clock(), brain=brain, store=store,
-                flood=FloodGate(config.flood_messages, config.flood_seconds))
+                flood=FloodGate(config.flood_messages, config.flood_seconds),
+                metrics=Metrics(store.delivery_totals, store.outbox_depth))
 
 
 async def post_init(app: Application) -> None:

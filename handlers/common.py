@@ -4,7 +4,7 @@ gets, and how a core `Reply` becomes Telegram messages (HTML chunks, inline keyb
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
@@ -16,6 +16,7 @@ from bot.answer import Brain
 from bot.clock import Clock
 from bot.config import Config
 from bot.flood import FloodGate
+from bot.metrics import Metrics
 from bot.render import Reply
 from bot.store import Store
 
@@ -36,6 +37,7 @@ class Core:
     brain: Brain
     store: Store
     flood: FloodGate
+    metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> datetime:
         return self.clock.now()
