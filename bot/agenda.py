@@ -1,17 +1,23 @@
-"""Personal agenda: when to remind, when to ask for feedback, and the calendar (.ics) file.
+"""Personal agenda: when to remind, when to ask for feedback, what the personal notices say, who may
+rate a session, and the calendar (.ics) file.
 
-Pure functions of the knowledge model, a user's saved session ids and the clock; the Telegram adapter
-schedules the results with PTB's JobQueue and the store records what was sent (so nothing goes twice).
+Pure functions of the knowledge model, a user's saved session ids and the clock. The Telegram adapter
+schedules the due times with PTB's JobQueue; when one falls due a row goes into the store's notices
+outbox, and `bot.broadcast.NoticeSender` renders it here (`notice_message`, at send time) and sends it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, Iterable
 
 from icalendar import Calendar, Event as IcsEvent
 
 from bot.knowledge import Knowledge, Session
+from bot.render import Button, session_when, session_where
 
 UID_DOMAIN = "wscw2018.bot"
 # A session whose end time is not known is asked about the morning after its last day (bot policy,
@@ -66,6 +72,145 @@ def should_send(due: Due, now: datetime) -> bool:
     if due.kind == "remind":
         return due.starts is not None and now < due.starts
     return True
+
+
+# ---------------------------------------------------------------- personal notices
+
+NOTICE_TXT = {
+    "reminder": ("⏰ {m}분 뒤 시작: <b>{title}</b>\n🗓 {when}\n📍 {where}",
+                 "⏰ Starting in {m} minutes: <b>{title}</b>\n🗓 {when}\n📍 {where}"),
+    "rate_q": ("「{title}」 어떠셨어요? 1~5점으로 평가해 주세요.", "How was “{title}”? Please rate it from 1 to 5."),
+    "moved": ("📌 내 일정의 세션이 변경됐어요: <b>{title}</b>\n🗓 {when}\n📍 {where}",
+              "📌 A session in your agenda has changed: <b>{title}</b>\n🗓 {when}\n📍 {where}"),
+    "dropped": ("📌 내 일정의 세션이 프로그램에서 빠졌어요: <b>{title}</b>",
+                "📌 A session in your agenda was removed from the programme: <b>{title}</b>"),
+}
+
+
+def _t(key: str, lang: str, **kw: object) -> str:
+    ko, en = NOTICE_TXT[key]
+    return (ko if lang == "ko" else en).format(**kw)
+
+
+def session_bits(kb: Knowledge, session: Session, lang: str) -> dict[str, str]:
+    """Title, time and place of a session, HTML-escaped for a notice."""
+    return {"title": html.escape(session.title.get(lang), quote=False),
+            "when": html.escape(session_when(session, lang), quote=False),
+            "where": html.escape(session_where(kb, session, lang) or "—", quote=False)}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A notice ready to send: HTML text and neutral inline buttons."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+@dataclass(frozen=True)
+class Skip:
+    """A queued notice that must not be sent (any more): close it with `status` and `reason`."""
+
+    status: str  # "expired" | "cancelled"
+    reason: str
+
+
+def rating_buttons(session_id: str) -> tuple[tuple[Button, ...], ...]:
+    return (tuple(Button("⭐" * n, data=f"rate:{session_id}:{n}") for n in range(1, 6)),)
+
+
+def notice_message(kb: Knowledge, notice: dict[str, Any], now: datetime, lang: str, *, saved: bool,
+                   reminders_on: bool = True) -> Outgoing | Skip:
+    """What a queued notice says *now*, or why it is no longer sent. `notice` is a row of the store's
+    notices table (kind, session_id, day, text); `saved`: the session is still in the user's agenda.
+
+    A reminder is rendered from the current programme and clock (minutes until the start as of this
+    moment, the start time as it is now). A reminder whose session has already started — the bot was
+    down, or the queue was long — is closed as expired rather than sent late: "starting in 5 minutes"
+    after the start helps nobody. Programme-change notices carry the text written when the change was
+    found (the session may be gone from the programme by now)."""
+    kind, session_id = notice["kind"], notice["session_id"]
+    if kind in ("moved", "dropped"):
+        if kind == "moved" and not saved:
+            return Skip("cancelled", "no longer in the agenda")
+        return Outgoing(notice["text"] or "")
+    session = kb.session(session_id)
+    if session is None:
+        return Skip("cancelled", "no longer in the programme")
+    if not saved:
+        return Skip("cancelled", "no longer in the agenda")
+    if kind == "feedback":
+        title = html.escape(session.title.get(lang), quote=False)
+        return Outgoing(_t("rate_q", lang, title=title), rating_buttons(session.id))
+    if kind != "remind":
+        return Skip("cancelled", f"unknown kind {kind!r}")
+    if not reminders_on:
+        return Skip("cancelled", "reminders turned off")
+    day = date.fromisoformat(notice["day"])
+    if session.start is None or day not in session.days:
+        return Skip("cancelled", "the session no longer has a start time that day")
+    starts = session.starts_at(day, kb.event.timezone)
+    if now >= starts:
+        return Skip("expired", f"not sent before the start ({starts:%Y-%m-%d %H:%M})")
+    minutes = max(1, round((starts - now).total_seconds() / 60))
+    return Outgoing(_t("reminder", lang, m=minutes, **session_bits(kb, session, lang)))
+
+
+@dataclass(frozen=True)
+class ChangeNotice:
+    """A programme change to tell one attendee about (queued once per user, session and change)."""
+
+    user_id: int
+    session_id: str
+    kind: str  # "moved" | "dropped"
+    version: str
+    lang: str
+    text: str
+
+
+def _shape(s: Session) -> tuple:
+    return (s.days, s.start, s.end, s.venue, s.room)
+
+
+def change_notices(old: Knowledge, new: Knowledge, agenda_rows: Iterable[dict[str, Any]]) -> list[ChangeNotice]:
+    """Who must hear that a saved session moved (days, time, venue or room) or was dropped by a reload.
+    `version` names the change (before → after), so the same change found twice is told once."""
+    out = []
+    for row in agenda_rows:
+        before, after = old.session(row["session_id"]), new.session(row["session_id"])
+        if before is None:
+            continue
+        lang = row["lang"] or "en"
+        if after is None:
+            kind, text = "dropped", _t("dropped", lang, title=html.escape(before.title.get(lang), quote=False))
+        elif _shape(before) != _shape(after):
+            kind, text = "moved", _t("moved", lang, **session_bits(new, after, lang))
+        else:
+            continue
+        change = repr((_shape(before), _shape(after) if after else None)).encode()
+        out.append(ChangeNotice(row["user_id"], before.id, kind, hashlib.sha1(change).hexdigest()[:16], lang, text))
+    return out
+
+
+# ---------------------------------------------------------------- ratings
+
+
+def first_start(session: Session, tz) -> datetime:
+    """When a session begins: its first day at its start time, or that day's midnight if it has none."""
+    return datetime.combine(min(session.days), session.start or time(0), tz)
+
+
+def rating_refusal(kb: Knowledge, session_id: str, saved_ids: Iterable[str], now: datetime) -> str | None:
+    """None if the user may rate the session now; otherwise why not: "unknown" (not in the programme),
+    "not_saved" (not in the user's agenda), "not_started" (before its first start)."""
+    session = kb.session(session_id)
+    if session is None:
+        return "unknown"
+    if session_id not in set(saved_ids):
+        return "not_saved"
+    if now < first_start(session, kb.event.timezone):
+        return "not_started"
+    return None
 
 
 def sorted_agenda(kb: Knowledge, session_ids: list[str]) -> list[tuple[date, Session]]:

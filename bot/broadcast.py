@@ -6,8 +6,15 @@ pending rows one at a time, paced by a token bucket (`aiolimiter.AsyncLimiter`, 
 rate-limiter extra uses), and marks each row right after its send. A kill at any moment leaves every
 row either `pending` (sent again on restart: only the one in flight can arrive twice) or final.
 
-The Telegram adapter passes a `deliver(chat_id, announcement, lang)` coroutine and translates
-Telegram's errors into the three exceptions below, so this module never imports `telegram`.
+Personal notices (reminders, rating requests, programme-change notices) have their own outbox, the
+store's `notices` table, drained by `NoticeSender` the same way: a row is marked sent only after
+Telegram accepted it, a 429 is waited out and the same row sent again. Both senders draw from one
+`Pacer` (one token bucket), so everything the bot sends on its own stays under
+`broadcast.rate_per_second` together, and notices go first: they are time-critical.
+
+The Telegram adapter passes a `deliver(chat_id, announcement, lang)` / `deliver(chat_id, outgoing)`
+coroutine and translates Telegram's errors into the three exceptions below, so this module never
+imports `telegram`.
 """
 
 from __future__ import annotations
@@ -15,11 +22,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
-from typing import Awaitable, Callable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Awaitable, Callable, Iterator
 
 from aiolimiter import AsyncLimiter
 
+from bot.agenda import Outgoing, Skip, notice_message
+from bot.knowledge import Knowledge
 from bot.store import Announcement, Store
 
 log = logging.getLogger(__name__)
@@ -58,26 +69,24 @@ SPEED_UP = 1.05  # ... and recovers by this factor every RECOVER_EVERY deliverie
 RECOVER_EVERY = 50
 
 
-class Broadcaster:
-    """Sends the outbox. `concurrency` sends may be in flight at once (1 by default: then at most the
-    one message in flight at a crash can arrive twice; against a distant API, N in flight reach the
-    configured rate when one send takes up to N / rate seconds, at the price of up to N duplicates
-    after a crash)."""
+class Pacer:
+    """The one token bucket every bot-initiated message draws from (broadcast deliveries and personal
+    notices), so that together they stay under the configured rate.
 
-    def __init__(self, store: Store, deliver: Deliver, rate: float = 25.0, max_retries: int = 3,
-                 progress: Progress | None = None, progress_every: float = 3.0, max_retry_wait: float = 300.0,
-                 concurrency: int = 1) -> None:
-        self.store = store
-        self.deliver = deliver
+    - `acquire(urgent=True)` (notices) goes first: while a notice drain holds `urgent()`, broadcast
+      sends wait (at most the ones already waiting for a token slip through).
+    - A 429 `pause()`s every sender for Telegram's `retry_after` and lowers the rate (`slow_down`);
+      deliveries without one bring it back (`delivered`). When no sender is `using()` it any more,
+      the rate returns to the configured one (a slow-down lasts for one busy spell at most).
+    """
+
+    def __init__(self, rate: float) -> None:
         self.rate = self.target_rate = rate
-        self._since_429 = 0
         self.limiter = self._limiter(rate)
-        self.concurrency = max(1, concurrency)
-        self.max_retries = max_retries
-        self.progress = progress
-        self.progress_every = progress_every
-        self.max_retry_wait = max_retry_wait
-        self._lock = asyncio.Lock()
+        self._since_429 = 0
+        self._resume_at = 0.0
+        self._urgent = 0
+        self._users = 0
 
     @staticmethod
     def _limiter(rate: float) -> AsyncLimiter:
@@ -85,17 +94,83 @@ class Broadcaster:
         # yet a slow send can be caught up with
         return AsyncLimiter(max(1.0, rate / 5), max(1.0, rate / 5) / rate)
 
-    def _slow_down(self) -> None:
+    async def acquire(self, urgent: bool = False) -> None:
+        while True:
+            if (wait := self._resume_at - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
+            elif not urgent and self._urgent:
+                await asyncio.sleep(0.02)  # notices first
+            else:
+                break
+        await self.limiter.acquire()
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: nobody sends for `seconds`."""
+        self._resume_at = max(self._resume_at, time.monotonic() + seconds)
+
+    def slow_down(self) -> None:
         self.rate *= SLOW_DOWN
         self.limiter = self._limiter(self.rate)
         self._since_429 = 0
 
-    def _delivered(self) -> None:
+    def delivered(self) -> None:
         """Back towards the configured rate after a slow-down (additive-increase style recovery)."""
         self._since_429 += 1
         if self.rate < self.target_rate and self._since_429 % RECOVER_EVERY == 0:
             self.rate = min(self.target_rate, self.rate * SPEED_UP)
             self.limiter = self._limiter(self.rate)
+
+    def reset(self) -> None:
+        self.rate = self.target_rate
+        self.limiter = self._limiter(self.rate)
+
+    @contextmanager
+    def urgent(self) -> Iterator[None]:
+        self._urgent += 1
+        try:
+            yield
+        finally:
+            self._urgent -= 1
+
+    @contextmanager
+    def using(self) -> Iterator[None]:
+        self._users += 1
+        try:
+            yield
+        finally:
+            self._users -= 1
+            if not self._users:
+                self.reset()
+
+
+class Broadcaster:
+    """Sends the outbox. `concurrency` sends may be in flight at once (1 by default: then at most the
+    one message in flight at a crash can arrive twice; against a distant API, N in flight reach the
+    configured rate when one send takes up to N / rate seconds, at the price of up to N duplicates
+    after a crash). `pacer`: the token bucket shared with the notice sender (its own if not given)."""
+
+    def __init__(self, store: Store, deliver: Deliver, rate: float = 25.0, max_retries: int = 3,
+                 progress: Progress | None = None, progress_every: float = 3.0, max_retry_wait: float = 300.0,
+                 concurrency: int = 1, pacer: Pacer | None = None) -> None:
+        self.store = store
+        self.deliver = deliver
+        self.pacer = pacer or Pacer(rate)
+        self.concurrency = max(1, concurrency)
+        self.max_retries = max_retries
+        self.progress = progress
+        self.progress_every = progress_every
+        self.max_retry_wait = max_retry_wait
+        self._lock = asyncio.Lock()
+
+    @property
+    def rate(self) -> float:
+        return self.pacer.rate
+
+    def _slow_down(self) -> None:
+        self.pacer.slow_down()
+
+    def _delivered(self) -> None:
+        self.pacer.delivered()
 
     @property
     def busy(self) -> bool:
@@ -112,11 +187,8 @@ class Broadcaster:
         return reports
 
     async def _send_announcement(self, ann: Announcement) -> DrainReport:
-        try:
+        with self.pacer.using():  # a slow-down lasts for one broadcast at most (unless notices still send)
             return await self._send_all(ann)
-        finally:
-            self.rate = self.target_rate  # a slow-down lasts for one broadcast at most
-            self.limiter = self._limiter(self.rate)
 
     async def _send_all(self, ann: Announcement) -> DrainReport:
         if ann.status == "queued":
@@ -155,7 +227,7 @@ class Broadcaster:
 
     async def _send_one(self, ann: Announcement, chat_id: int, lang: str | None, report: DrainReport) -> None:
         while True:
-            await self.limiter.acquire()
+            await self.pacer.acquire()
             try:
                 await self.deliver(chat_id, ann, lang or "en")
             except RetryLater as exc:
@@ -164,7 +236,7 @@ class Broadcaster:
                 log.warning("broadcast %s: 429 for chat %s, waiting %.1f s, then %.1f/s", ann.id, chat_id, wait,
                             self.rate * SLOW_DOWN)
                 self._slow_down()
-                await asyncio.sleep(wait)
+                self.pacer.pause(wait)  # every sender waits; this row is sent again after it
                 continue
             except Blocked as exc:
                 self.store.mark_delivery(ann.id, chat_id, "blocked", str(exc)[:200])
@@ -188,6 +260,125 @@ class Broadcaster:
             await self.progress(ann, self.store.progress(ann.id), final)
         except Exception:  # progress is a courtesy; never stop a broadcast for it
             log.warning("broadcast %s: progress report failed", ann.id, exc_info=True)
+
+
+NoticeDeliver = Callable[[int, Outgoing], Awaitable[None]]
+
+
+@dataclass
+class NoticeReport:
+    counts: dict = field(default_factory=dict)  # final states reached in this drain (sent, expired, …)
+    retry_waits: int = 0
+    seconds: float = 0.0
+
+
+class NoticeSender:
+    """Drains the personal outbox (`notices`): reminders, rating requests, programme-change notices.
+
+    One message in flight (a kill -9 duplicates at most that one; nothing is lost: a row stays pending
+    until Telegram accepted it). Each row is rendered right before it is sent (`bot.agenda.
+    notice_message`), so a reminder says how many minutes are left *now*, and one whose session has
+    started in the meantime (a long queue, or pending rows found after a restart) is closed as expired
+    instead of going out late. 429: every sender pauses for `retry_after` and the same row is sent again.
+    403 (or chat not found): the user is marked blocked and the row closed. Other errors: up to
+    `max_retries` retries, then `failed` with the reason.
+
+    `deliver(chat_id, outgoing)` is the adapter's coroutine; `knowledge()` and `now()` give the current
+    programme and the bot's clock.
+    """
+
+    def __init__(self, store: Store, deliver: NoticeDeliver, pacer: Pacer, knowledge: Callable[[], Knowledge],
+                 now: Callable[[], datetime], max_retries: int = 3, max_retry_wait: float = 300.0) -> None:
+        self.store = store
+        self.deliver = deliver
+        self.pacer = pacer
+        self.knowledge = knowledge
+        self.now = now
+        self.max_retries = max_retries
+        self.max_retry_wait = max_retry_wait
+        self._lock = asyncio.Lock()
+        self._again = False
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def wake(self) -> bool:
+        """New rows were queued. True if no drain is running (the caller starts one); otherwise the
+        running drain looks again before it ends."""
+        if self._lock.locked():
+            self._again = True
+            return False
+        return True
+
+    async def drain(self) -> NoticeReport | None:
+        """Send every pending notice, in the order they fell due. One drain runs at a time."""
+        if self._lock.locked():
+            self._again = True
+            return None
+        report = NoticeReport()
+        async with self._lock:
+            started = time.monotonic()
+            with self.pacer.using(), self.pacer.urgent():
+                while True:
+                    self._again = False
+                    rows = self.store.pending_notices(limit=100)
+                    if not rows:
+                        if self._again:
+                            continue
+                        break  # no await between this check and releasing the lock: wake() cannot be missed
+                    for row in rows:
+                        status = await self._send_one(row, report)
+                        report.counts[status] = report.counts.get(status, 0) + 1
+            report.seconds = time.monotonic() - started
+        if report.counts:
+            log.info("notices: %s in %.1f s (%d waits after 429)", report.counts, report.seconds, report.retry_waits)
+        return report
+
+    def _render(self, row: dict) -> Outgoing | Skip:
+        user_id = row["user_id"]
+        user = self.store.user(user_id)
+        if user and user["blocked"]:
+            return Skip("blocked", "the user has blocked the bot")
+        lang = (user["lang"] if user else None) or row["lang"] or "en"
+        return notice_message(self.knowledge(), row, self.now(), lang,
+                              saved=row["session_id"] in self.store.agenda(user_id),
+                              reminders_on=not (user and user["remind_minutes"] == 0))
+
+    async def _send_one(self, row: dict, report: NoticeReport) -> str:
+        notice_id, chat_id = row["id"], row["user_id"]
+        while True:
+            await self.pacer.acquire(urgent=True)
+            message = self._render(row)  # after the wait: the minutes are those left now
+            if isinstance(message, Skip):
+                self.store.close_notice(notice_id, message.status, message.reason, attempt=False)
+                log.info("notice %s (%s %s for %s): %s, %s", notice_id, row["kind"], row["session_id"], chat_id,
+                         message.status, message.reason)
+                return message.status
+            try:
+                await self.deliver(chat_id, message)
+            except RetryLater as exc:
+                report.retry_waits += 1
+                wait = min(float(exc.seconds), self.max_retry_wait)
+                log.warning("notice %s: 429 for chat %s, every sender waits %.1f s", notice_id, chat_id, wait)
+                self.pacer.slow_down()
+                self.pacer.pause(wait)
+                continue
+            except Blocked as exc:
+                self.store.close_notice(notice_id, "blocked", str(exc)[:200])
+                self.store.mark_blocked(chat_id)
+                return "blocked"
+            except Failed as exc:
+                attempts = self.store.count_notice_attempt(notice_id, str(exc)[:200])
+                if attempts > self.max_retries:
+                    self.store.close_notice(notice_id, "failed", str(exc)[:200], attempt=False)
+                    log.warning("notice %s for chat %s failed: %s", notice_id, chat_id, exc)
+                    return "failed"
+                await asyncio.sleep(min(2 ** attempts * 0.2, 5))
+                continue
+            self.store.close_notice(notice_id, "sent")
+            self.pacer.delivered()
+            return "sent"
 
 
 def progress_text(ann: Announcement, counts: dict, final: bool, lang: str = "en") -> str:

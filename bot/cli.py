@@ -8,12 +8,14 @@ import json
 import os
 import re
 import sys
+import traceback
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from bot.clock import Clock, parse_datetime
 from bot.config import Config, ConfigError, load_config
 from bot.knowledge import KnowledgeError, load_knowledge
+from bot.ops import OperatorError, redact
 from bot.render import Reply
 from bot.yamlsource import Problem
 
@@ -50,14 +52,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _now_option(args: argparse.Namespace, cfg: Config) -> datetime | None:
+    """--now of `ask` and `chat`, checked like BOT_NOW (bot/clock.py parse_datetime)."""
+    if not getattr(args, "now", None):
+        return None
+    try:
+        return parse_datetime(args.now, cfg.timezone)
+    except ValueError as exc:
+        raise OperatorError(f"--now: {exc}", 2) from None
+
+
 def _clock(args: argparse.Namespace, cfg: Config) -> Clock:
-    if getattr(args, "now", None):
-        try:
-            return Clock(cfg.timezone, parse_datetime(args.now, cfg.timezone))
-        except ValueError:
-            raise ConfigError([Problem("--now", 0, "now",
-                                       f"{args.now!r} is not an ISO date-time such as 2018-09-19T09:50")]) from None
-    return cfg.clock()
+    now = _now_option(args, cfg)
+    return Clock(cfg.timezone, now) if now else cfg.clock()
 
 
 def reply_text(reply: Reply) -> str:
@@ -99,35 +106,95 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.ops import DataLock, check_token, describe_api_error, prepare_data_dir
     from handlers.app import run
 
     cfg = _config(args)
+    if args.webhook and not args.webhook.lower().startswith("https://"):
+        raise OperatorError(f"--webhook must be an https:// URL (Telegram only delivers updates over HTTPS), got "
+                            f"{args.webhook!r}: put the bot behind a TLS reverse proxy and give its https address", 2)
+    lock = DataLock(prepare_data_dir(cfg.data_dir)).acquire()  # held until this process ends
     try:
-        load_knowledge(cfg.knowledge_dir)
-    except KnowledgeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    return run(cfg, webhook_url=args.webhook, secret_token=args.secret or os.environ.get("TELEGRAM_WEBHOOK_SECRET"))
+        try:
+            load_knowledge(cfg.knowledge_dir)
+        except KnowledgeError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+        if cfg.token:
+            check_token(cfg.base_url, cfg.token)  # a wrong token or an unreachable API: one line, before PTB starts
+        try:
+            return run(cfg, webhook_url=args.webhook, secret_token=args.secret or os.environ.get("TELEGRAM_WEBHOOK_SECRET"),
+                       log_format=args.log_format)
+        except Exception as exc:
+            message = describe_api_error(exc, cfg.base_url, cfg.token)
+            if message is None:
+                raise
+            raise OperatorError(message) from exc
+    finally:
+        lock.release()
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from bot.ops import DataLock, prepare_data_dir
     from handlers.terminal import chat
 
-    return chat(_config(args), staff=args.staff, now=args.now)
+    cfg = _config(args)
+    _now_option(args, cfg)
+    # the terminal bot runs the same jobs on the same database: it would drain a running bot's outbox
+    with DataLock(prepare_data_dir(cfg.data_dir)):
+        return chat(cfg, staff=args.staff, now=args.now)
 
 
 def cmd_broadcast(args: argparse.Namespace) -> int:
+    from bot.ops import require_database
     from bot.store import Store
 
     if not (args.text_ko or args.text_en):
         print("Give --text-ko and/or --text-en", file=sys.stderr)
         return 2
     cfg = _config(args)
-    store = Store.in_dir(cfg.data_dir)
+    store = Store(require_database(cfg.data_dir))
     ann_id = store.create_announcement(args.text_ko or "", args.text_en or "", args.audience)
     recipients = store.queue_announcement(ann_id)
+    store.close()
     print(ann_id)
-    print(f"queued announcement #{ann_id} for {recipients} subscribers; the running bot delivers it", file=sys.stderr)
+    if recipients == 0:
+        print(f"WARNING: announcement #{ann_id} reaches 0 subscribers (audience {args.audience}) in {cfg.data_dir}: "
+              "nobody will get it now; check that BOT_DATA_DIR is the running bot's data folder", file=sys.stderr)
+    else:
+        print(f"queued announcement #{ann_id} for {recipients} subscribers; the running bot delivers it", file=sys.stderr)
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.ops import doctor
+
+    checks = doctor(getattr(args, "config", None))
+    for check in checks:
+        print(check.line())
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.ops import backup
+
+    cfg = _config(args)
+    info = backup(cfg.data_dir, Path(args.file), force=args.force)
+    size = Path(args.file).stat().st_size
+    print(f"backed up {cfg.data_dir / 'bot.db'} to {args.file} ({size // 1024} KB, integrity ok): {info.users} users, "
+          f"{info.announcements} announcements, {info.outbox} announcement messages waiting")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.ops import restore
+
+    cfg = _config(args)
+    info, kept = restore(cfg.data_dir, Path(args.file))
+    print(f"restored {args.file} into {cfg.data_dir / 'bot.db'}: {info.users} users, {info.announcements} "
+          f"announcements, {info.outbox} announcement messages waiting (sent when the bot starts)")
+    if kept:
+        print(f"the replaced database was kept as {kept}")
     return 0
 
 
@@ -140,6 +207,7 @@ def _since(text: str, cfg: Config) -> datetime:
 
 
 def cmd_unanswered(args: argparse.Namespace) -> int:
+    from bot.ops import require_database
     from bot.reports import group_questions, unanswered_csv
     from bot.store import Store
 
@@ -149,7 +217,7 @@ def cmd_unanswered(args: argparse.Namespace) -> int:
     except ValueError:
         print(f"--since: {args.since!r} is not an ISO date-time or a duration like 24h / 7d", file=sys.stderr)
         return 2
-    rows = Store.in_dir(cfg.data_dir).unanswered(since)
+    rows = Store(require_database(cfg.data_dir)).unanswered(since)
     if args.format == "csv":
         sys.stdout.write(unanswered_csv(rows))
     else:
@@ -177,10 +245,11 @@ def cmd_ics(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
+    from bot.ops import require_database
     from bot.reports import to_csv
     from bot.store import Store
 
-    store = Store.in_dir(_config(args).data_dir)
+    store = Store(require_database(_config(args).data_dir))
     ratings = store.ratings_summary()
     comments = store.comments(limit=100_000)
     if args.format == "csv":
@@ -204,54 +273,73 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="World Smart City Week 2018 attendee bot")
     parser.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.yaml)")
+    parser.add_argument("--debug", action="store_true", help="on an error, show the traceback (token redacted)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("validate", help="check a knowledge folder and print every problem")
+    def command(name: str, **kw) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)  # --debug also after the command
+
+    p = command("validate", help="check a knowledge folder and print every problem")
     p.add_argument("dir", nargs="?", help="knowledge folder (default: the configured one)")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("export", help="print every answerable entry as JSON lines")
+    p = command("export", help="print every answerable entry as JSON lines")
     p.add_argument("dir", nargs="?", help="knowledge folder (default: the configured one)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("ask", help="answer a question as the bot would")
+    p = command("ask", help="answer a question as the bot would")
     p.add_argument("question", nargs="*", help="the question")
     p.add_argument("--lang", choices=("ko", "en"), help="reply language (default: the question's)")
     p.add_argument("--now", help="ISO date-time to use as the clock (default: $BOT_NOW or the real time)")
     p.add_argument("--jsonl", action="store_true", help="read one question per line on stdin, write JSON lines")
     p.set_defaults(func=cmd_ask)
 
-    p = sub.add_parser("run", help="run the Telegram bot (long polling, or a webhook with --webhook)")
+    p = command("run", help="run the Telegram bot (long polling, or a webhook with --webhook)")
     p.add_argument("--webhook", metavar="URL", help="public HTTPS URL of the webhook (behind a reverse proxy)")
     p.add_argument("--secret", help="webhook secret token (default: $TELEGRAM_WEBHOOK_SECRET)")
+    p.add_argument("--log-format", choices=("text", "json"), default="text", help="log lines as text or JSON objects")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("chat", help="try the bot in this terminal, with no token and no network")
+    p = command("doctor", help="check config, knowledge, data folder, database, token, webhook and clock")
+    p.set_defaults(func=cmd_doctor)
+
+    p = command("backup", help="copy the database to FILE while the bot runs (consistent online backup)")
+    p.add_argument("file", metavar="FILE", help="the backup file to write")
+    p.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    p.set_defaults(func=cmd_backup)
+
+    p = command("restore", help="replace the database with a backup FILE (the bot must be stopped)")
+    p.add_argument("file", metavar="FILE", help="a file written by python -m bot backup")
+    p.set_defaults(func=cmd_restore)
+
+    p = command("chat", help="try the bot in this terminal, with no token and no network")
     p.add_argument("--staff", action="store_true", help="make the terminal user a staff member")
     p.add_argument("--now", help="ISO date-time to use as the clock, e.g. 2018-09-18T15:30")
     p.set_defaults(func=cmd_chat)
 
-    p = sub.add_parser("broadcast", help="queue an announcement for the running bot; prints its id")
+    p = command("broadcast", help="queue an announcement for the running bot; prints its id")
     p.add_argument("--text-ko", default="", help="Korean text")
     p.add_argument("--text-en", default="", help="English text")
     p.add_argument("--audience", choices=("all", "ko", "en"), default="all")
     p.set_defaults(func=cmd_broadcast)
 
-    p = sub.add_parser("unanswered", help="questions the bot could not answer, grouped by similarity")
+    p = command("unanswered", help="questions the bot could not answer, grouped by similarity")
     p.add_argument("--since", default="24h", help="ISO date-time or a duration such as 24h or 7d (default 24h)")
     p.add_argument("--format", choices=("text", "csv"), default="text")
     p.set_defaults(func=cmd_unanswered)
 
-    p = sub.add_parser("ics", help="write the whole programme as an iCalendar file (for the event website)")
+    p = command("ics", help="write the whole programme as an iCalendar file (for the event website)")
     p.add_argument("--out", help="file to write (default: standard output)")
     p.add_argument("--lang", choices=("ko", "en"), default="ko")
     p.set_defaults(func=cmd_ics)
 
-    p = sub.add_parser("feedback", help="session ratings and attendee comments")
+    p = command("feedback", help="session ratings and attendee comments")
     p.add_argument("--format", choices=("text", "csv"), default="text")
     p.set_defaults(func=cmd_feedback)
 
-    p = sub.add_parser("emulator", help="run the loopback Bot API emulator on its own")
+    p = command("emulator", help="run the loopback Bot API emulator on its own")
     p.add_argument("--port", type=int, default=8081)
     p.add_argument("--token", default="123456:LOCAL")
     p.set_defaults(func=cmd_emulator)
@@ -262,10 +350,38 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(encoding="utf-8")
     args = build_parser().parse_args(argv)
+    token = os.environ.get("TELEGRAM_BOT_TOKEN")
     try:
         return args.func(args)
     except ConfigError as exc:
-        print("The configuration has problems:", file=sys.stderr)
-        for p in exc.problems:
-            print(f"  {p}", file=sys.stderr)
+        lines = [redact(_problem(p), token) for p in exc.problems]
+        if len(lines) == 1:
+            print(f"error: configuration: {lines[0]}", file=sys.stderr)
+        else:
+            print("The configuration has problems:", file=sys.stderr)
+            for line in lines:
+                print(f"  {line}", file=sys.stderr)
         return 2
+    except OperatorError as exc:
+        _debug_traceback(args, token)
+        print(f"error: {redact(str(exc), token)}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a bug or an error we do not know: one line, the details behind --debug
+        _debug_traceback(args, token)
+        text = redact(str(exc), token).strip().splitlines()
+        summary = f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+        hint = "" if getattr(args, "debug", False) else " (run with --debug for details)"
+        print(f"error: unexpected {summary}{hint}", file=sys.stderr)
+        return 1
+
+
+def _problem(p: Problem) -> str:
+    """A config problem as one line; values from the environment or options have no line number."""
+    return str(p) if p.line else f"{p.file}: {p.message}"
+
+
+def _debug_traceback(args: argparse.Namespace, token: str | None) -> None:
+    if getattr(args, "debug", False):
+        print(redact(traceback.format_exc(), token), file=sys.stderr, end="")

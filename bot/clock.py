@@ -10,9 +10,21 @@ import time
 from datetime import datetime, timedelta, tzinfo
 
 
+# The clock runs forward from BOT_NOW / --now and the bot computes "tomorrow", "in 15 minutes" from it:
+# a start far from today's calendar (9999-12-31) would overflow. Any event date fits in this range.
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
 def parse_datetime(text: str, tz: tzinfo) -> datetime:
-    """Parse an ISO date-time; a value without offset is taken as local time in `tz`."""
-    value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    """Parse an ISO date-time; a value without offset is taken as local time in `tz`. The one check of
+    BOT_NOW, --now and --since: a ValueError's message says what is wrong and what to write instead."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO date-time such as 2018-09-19T09:50") from None
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"{text!r} is out of range: give a date-time between {FIRST_YEAR} and {LAST_YEAR}, "
+                         "such as 2018-09-19T09:50")
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(tz)

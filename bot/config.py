@@ -189,8 +189,8 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     if env.get("BOT_NOW"):
         try:
             now = parse_datetime(env["BOT_NOW"], tz)
-        except ValueError:
-            bad(("now",), f"{env['BOT_NOW']!r} is not an ISO date-time such as 2018-09-19T09:50", "BOT_NOW")
+        except ValueError as exc:
+            bad(("now",), str(exc), "BOT_NOW")
 
     knowledge_dir = base / text(("knowledge_dir",))
     data_dir = Path(env["BOT_DATA_DIR"]) if env.get("BOT_DATA_DIR") else base / text(("data_dir",))

@@ -215,6 +215,8 @@ class Knowledge:
     synonyms: tuple[tuple[str, ...], ...] = ()
     entries: tuple[Entry, ...] = ()
     by_id: dict[str, Entry] = field(default_factory=dict, compare=False)
+    # file name → what it defines: entry ids, "event", "synonyms:<first word>" (a reload checks what would go)
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     def entry(self, entry_id: str) -> Entry | None:
         return self.by_id.get(entry_id)
@@ -489,7 +491,9 @@ def load_knowledge(directory: str | Path) -> Knowledge:
     items: dict[str, list[_Placed]] = {key: [] for key in SCHEMAS}
     events: list[_Placed] = []
     synonyms: list[tuple[str, ...]] = []
+    sources: dict[str, list[str]] = {}
     for path in files:
+        defined = sources.setdefault(path.name, [])
         doc = load_yaml(path, problems, display_name=str(path))
         if doc is None or doc.data is None:
             continue
@@ -504,9 +508,12 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                 if checked is not None:
                     complete = all(checked.get(k) is not None for k, (_, req) in EVENT_SCHEMA.items() if req)
                     events.append(_Placed(Event(**checked) if complete else None, reader, checked))
+                    defined.append("event")
                 continue
             if key == "synonyms":
-                synonyms.extend(_synonym_groups(doc, value, problems))
+                groups = _synonym_groups(doc, value, problems)
+                synonyms.extend(groups)
+                defined.extend(f"synonyms:{g[0]}" for g in groups)
                 continue
             if key not in SCHEMAS:
                 guess = difflib.get_close_matches(str(key), TOP_KEYS, n=1)
@@ -529,6 +536,8 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                 required = [k for k, (_, req) in SCHEMAS[key].items() if req]
                 obj = MODELS[key](**checked) if all(checked.get(k) is not None for k in required) else None
                 items[key].append(_Placed(obj, reader, checked))
+                if obj is not None:
+                    defined.append(obj.id if key == "faq" else f"{key.removesuffix('s')}:{obj.id}")
 
     event = _check_event(events, problems)
     _check_ids(items, problems)
@@ -539,7 +548,8 @@ def load_knowledge(directory: str | Path) -> Knowledge:
     objs = {key: tuple(p.obj for p in placed) for key, placed in items.items()}
     kb = Knowledge(event=event, **objs)
     entries = _build_entries(kb)
-    return Knowledge(event=event, **objs, synonyms=tuple(synonyms), entries=entries, by_id={e.id: e for e in entries})
+    return Knowledge(event=event, **objs, synonyms=tuple(synonyms), entries=entries, by_id={e.id: e for e in entries},
+                     sources={name: tuple(ids) for name, ids in sources.items()})
 
 
 def _synonym_groups(doc: Document, value: Any, problems: list[Problem]) -> list[tuple[str, ...]]:

@@ -2,22 +2,26 @@
 
 Tables: users, announcements, deliveries (one row per announcement × recipient: the outbox),
 questions (every free-text question; the unanswered ones are what organisers read), agenda,
-reminders_sent, ratings, comments. The schema is created and migrated on open (`meta.schema_version`).
+notices (the personal outbox: reminders, rating requests, programme-change notices; schema 2 — it
+replaces reminders_sent, whose rows it took over), ratings, comments. The schema is created and
+migrated on open (`meta.schema_version`).
 Every write is a single transaction, so a kill -9 leaves either the old or the new state.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
 from typing import Any, Iterable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+CHANGE_KINDS = ("moved", "dropped")  # notices about a programme change (the others: "remind", "feedback")
 
 
 def utcnow() -> str:
@@ -26,6 +30,14 @@ def utcnow() -> str:
 
 def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def shown(stored: str, tz: tzinfo) -> str:
+    """A stored (UTC) time as people at the event read it: `2018-09-18 16:05` in the event's time zone."""
+    value = datetime.fromisoformat(stored)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)
@@ -74,7 +86,26 @@ def _migrate_1(db: sqlite_utils.Database) -> None:
                           if_not_exists=True)
 
 
-MIGRATIONS = {1: _migrate_1}
+def _migrate_2(db: sqlite_utils.Database) -> None:
+    """The personal outbox. A row is written when a reminder, rating request or programme-change notice
+    falls due (`pending`) and closed only after Telegram accepted it (`sent`) or it cannot be sent
+    (`blocked`, `failed`, `expired`: a reminder whose session started first, `cancelled`: no longer
+    wanted, `superseded`: a later change notice replaces it). The unique key makes each notice queued
+    once: (user, kind, session, day, version) — `version` tells programme changes apart, '' otherwise."""
+    db["notices"].create({"id": int, "user_id": int, "kind": str, "session_id": str, "day": str, "version": str,
+                          "lang": str, "text": str, "due_at": str, "queued_at": str, "status": str,
+                          "attempts": int, "error": str, "sent_at": str}, pk="id",
+                         not_null={"user_id", "kind", "session_id", "day", "version", "status"},
+                         defaults={"status": "pending", "attempts": 0, "version": "", "day": ""}, if_not_exists=True)
+    db["notices"].create_index(["user_id", "kind", "session_id", "day", "version"], unique=True, if_not_exists=True)
+    db["notices"].create_index(["status", "due_at"], if_not_exists=True)
+    # what schema 1 recorded as sent (it claimed before sending) stays sent: never twice
+    db.execute("insert or ignore into notices (user_id, kind, session_id, day, version, due_at, queued_at, status, "
+               "attempts, sent_at) select user_id, kind, session_id, day, '', sent_at, sent_at, 'sent', 1, sent_at "
+               "from reminders_sent")
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
 
 
 class Store:
@@ -87,6 +118,8 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
         self.path = path
+        st = path.stat()
+        self._identity = (st.st_dev, st.st_ino)  # Store.check(): is the file on disk still the one we write?
         self._migrate()
 
     @classmethod
@@ -95,6 +128,34 @@ class Store:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    def check(self) -> str | None:
+        """None when the database file on disk is the one this Store opened and it takes writes; else one line
+        saying what is wrong and what to do. Cheap (a stat and an empty write transaction): for health checks."""
+        try:
+            st = self.path.stat()
+        except OSError:
+            st = None
+        if st is None or (st.st_dev, st.st_ino) != self._identity:
+            return (f"the database file {self.path} was deleted or replaced while the bot was running: everything "
+                    "written since goes nowhere; stop the bot, restore a backup (python -m bot restore FILE) "
+                    "and start it again")
+        if not os.access(self.path, os.W_OK):
+            return f"the database file {self.path} is read-only: make it writable for the bot's user and restart"
+        conn = self.db.conn
+        if conn.in_transaction:  # a write is under way on this connection: it is writable
+            return None
+        try:
+            conn.execute("PRAGMA busy_timeout=500")
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):  # another writer holds it for a moment: fine
+                return None
+            return f"the database {self.path} does not take writes ({exc}): check the disk and permissions, then restart"
+        finally:
+            conn.execute("PRAGMA busy_timeout=30000")
+        return None
 
     def _migrate(self) -> None:
         self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
@@ -193,10 +254,12 @@ class Store:
 
     def create_announcement(self, text_ko: str, text_en: str, audience: str = "all", created_by: int | None = None,
                             status: str = "draft", staff_chat_id: int | None = None,
-                            copy_chat_id: int | None = None, copy_message_id: int | None = None) -> int:
+                            copy_chat_id: int | None = None, copy_message_id: int | None = None,
+                            created_at: datetime | None = None) -> int:
+        """`created_at`: the bot's clock (event time, also when simulated); real time by default."""
         with self._tx():
             return self.db["announcements"].insert({
-                "created_at": utcnow(), "created_by": created_by, "text_ko": text_ko, "text_en": text_en,
+                "created_at": iso(created_at) if created_at else utcnow(), "created_by": created_by, "text_ko": text_ko, "text_en": text_en,
                 "audience": audience, "status": status, "staff_chat_id": staff_chat_id,
                 "copy_chat_id": copy_chat_id, "copy_message_id": copy_message_id}).last_pk
 
@@ -289,9 +352,11 @@ class Store:
         return {row["status"]: row["n"] for row in self.db.query("select status, count(*) n from deliveries group by status")}
 
     def outbox_depth(self) -> int:
-        """Messages still to be sent: pending deliveries of announcements that are queued or sending."""
+        """Messages still to be sent: pending deliveries of announcements that are queued or sending, and
+        pending personal notices (reminders, rating requests, programme-change notices)."""
         return next(self.db.query("select count(*) n from deliveries d join announcements a on a.id = d.announcement_id "
-                                  "where d.status = 'pending' and a.status in ('queued', 'sending')"))["n"]
+                                  "where d.status = 'pending' and a.status in ('queued', 'sending')"))["n"] \
+            + next(self.db.query("select count(*) n from notices where status = 'pending'"))["n"]
 
     def recent_announcements(self, limit: int = 10, statuses: tuple[str, ...] | None = None) -> list[Announcement]:
         rows = self.db.query("select id from announcements order by id desc limit ?", [limit * 3])
@@ -320,21 +385,52 @@ class Store:
         return list(self.db.query("select a.user_id, a.session_id, u.lang, u.remind_minutes from agenda a "
                                   "join users u on u.id = a.user_id where u.blocked = 0"))
 
-    def claim_reminder(self, user_id: int, session_id: str, day: str, kind: str) -> bool:
-        """Record that a reminder/feedback request is being sent; False if it already was (never twice)."""
+    def queue_notice(self, user_id: int, kind: str, session_id: str, due_at: datetime, day: str = "",
+                     version: str = "", lang: str | None = None, text: str | None = None) -> bool:
+        """Write a due notice as `pending`; False if this notice was queued before (it is never queued
+        twice, whatever became of it). A programme-change notice supersedes an unsent earlier one about
+        the same session: the attendee hears only the latest state."""
         with self._tx():
-            return self.db.execute("insert or ignore into reminders_sent (user_id, session_id, day, kind, sent_at) "
-                                   "values (?, ?, ?, ?, ?)", [user_id, session_id, day, kind, utcnow()]).rowcount > 0
+            new = self.db.execute(
+                "insert or ignore into notices (user_id, kind, session_id, day, version, lang, text, due_at, queued_at, "
+                "status, attempts) values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0)",
+                [user_id, kind, session_id, day, version, lang, text, iso(due_at), utcnow()]).rowcount > 0
+            if new and kind in CHANGE_KINDS:
+                marks = ", ".join("?" * len(CHANGE_KINDS))
+                self.db.execute(f"update notices set status = 'superseded' where user_id = ? and session_id = ? and "
+                                f"kind in ({marks}) and status = 'pending' and version != ?",
+                                [user_id, session_id, *CHANGE_KINDS, version])
+            return new
 
-    def rate(self, user_id: int, session_id: str, rating: int) -> None:
+    def pending_notices(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Notices to send, in the order they fell due."""
+        return list(self.db.query("select * from notices where status = 'pending' order by due_at, id limit ?", [limit]))
+
+    def close_notice(self, notice_id: int, status: str, error: str | None = None, attempt: bool = True) -> None:
+        """Final state of a notice (sent / blocked / failed / expired / cancelled); only a pending one changes."""
+        with self._tx():
+            self.db.execute(f"update notices set status = ?, error = ?, attempts = attempts + {int(attempt)}, "
+                            "sent_at = ? where id = ? and status = 'pending'", [status, error, utcnow(), notice_id])
+
+    def count_notice_attempt(self, notice_id: int, error: str) -> int:
+        with self._tx():
+            self.db.execute("update notices set attempts = attempts + 1, error = ? where id = ?", [error, notice_id])
+        return next(self.db.query("select attempts from notices where id = ?", [notice_id]))["attempts"]
+
+    def notice_totals(self) -> dict[str, int]:
+        """Notices by state (pending, sent, blocked, failed, expired, cancelled, superseded)."""
+        return {row["status"]: row["n"] for row in self.db.query("select status, count(*) n from notices group by status")}
+
+    def rate(self, user_id: int, session_id: str, rating: int, at: datetime | None = None) -> None:
         with self._tx():
             self.db.execute("insert into ratings (user_id, session_id, rating, at) values (?, ?, ?, ?) "
                             "on conflict(user_id, session_id) do update set rating = excluded.rating, at = excluded.at",
-                            [user_id, session_id, rating, utcnow()])
+                            [user_id, session_id, rating, iso(at) if at else utcnow()])
 
-    def add_comment(self, text: str, lang: str, session_id: str | None = None) -> None:
+    def add_comment(self, text: str, lang: str, session_id: str | None = None, at: datetime | None = None) -> None:
         with self._tx():
-            self.db["comments"].insert({"session_id": session_id, "text": text[:2000], "lang": lang, "at": utcnow()})
+            self.db["comments"].insert({"session_id": session_id, "text": text[:2000], "lang": lang,
+                                        "at": iso(at) if at else utcnow()})
 
     def ratings_summary(self) -> list[dict[str, Any]]:
         return list(self.db.query("select session_id, round(avg(rating), 2) average, count(*) votes from ratings "

@@ -3,7 +3,9 @@ feedback (ratings after a session, /feedback), and notices when organisers move 
 
 Reminders and feedback requests are PTB JobQueue jobs computed from what is stored in SQLite (agenda +
 reminder setting) and the current knowledge, so they are rebuilt on every start and after every change.
-`Store.claim_reminder` makes each one go out at most once, across restarts.
+When one falls due it is written to the store's personal outbox (`notices`, queued once per user,
+session, day and kind) and `bot.broadcast.NoticeSender` sends it, paced together with broadcasts and
+marked sent only after Telegram accepted it; pending rows are picked up again after a restart.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.agenda import Due, build_ics, feedback_for, reminders_for, should_send, sorted_agenda
+from bot.agenda import (Due, Outgoing, build_ics, change_notices, feedback_for, rating_refusal, reminders_for,
+                        should_send, sorted_agenda)
+from bot.broadcast import NoticeSender, Pacer
 from bot.knowledge import Knowledge, day_label
-from bot.render import session_when, session_where
+from bot.store import shown
 from handlers.common import Core, core, ui_lang
+from handlers.staff import bot_api_errors
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +44,12 @@ TXT = {
     "remind_off": ("알림을 껐어요. 다시 켜려면 /remind 15", "Reminders are off. /remind 15 to turn them back on."),
     "remind_usage": ("지금 설정: {state}. 바꾸려면 /remind 30 (분) 또는 /remind off",
                      "Now: {state}. Change with /remind 30 (minutes) or /remind off"),
-    "reminder": ("⏰ {m}분 뒤 시작: <b>{title}</b>\n🗓 {when}\n📍 {where}", "⏰ Starting in {m} minutes: <b>{title}</b>\n🗓 {when}\n📍 {where}"),
-    "rate_q": ("「{title}」 어떠셨어요? 1~5점으로 평가해 주세요.", "How was “{title}”? Please rate it from 1 to 5."),
     "rated": ("평가 고마워요! ({n}점)", "Thanks for rating! ({n}/5)"),
     "feedback_usage": ("의견을 함께 보내 주세요. 예: /feedback 안내 표지판이 더 있으면 좋겠어요",
                        "Add your comment, e.g. /feedback More signs to the halls would help"),
     "feedback_thanks": ("의견 고마워요! 운영진에게 전달할게요.", "Thank you! Your feedback goes to the organisers."),
-    "moved": ("📌 내 일정의 세션이 변경됐어요: <b>{title}</b>\n🗓 {when}\n📍 {where}",
-              "📌 A session in your agenda has changed: <b>{title}</b>\n🗓 {when}\n📍 {where}"),
-    "dropped": ("📌 내 일정의 세션이 프로그램에서 빠졌어요: <b>{title}</b>", "📌 A session in your agenda was removed from the programme: <b>{title}</b>"),
+    "rate_not_saved": ("내 일정에 추가한 세션만 평가할 수 있어요.", "You can rate only sessions in your agenda."),
+    "rate_not_started": ("세션이 시작된 뒤에 평가할 수 있어요.", "You can rate this session once it has started."),
     "ics_caption": ("📅 내 일정 캘린더 파일이에요. 다시 가져오면 기존 일정이 갱신돼요.", "📅 Your agenda as a calendar file. Importing it again updates the events."),
     "ics_all": ("📅 전체 프로그램 캘린더 파일이에요 (내 일정이 비어 있어요).", "📅 The whole programme as a calendar file (your agenda is empty)."),
 }
@@ -92,8 +94,10 @@ def schedule_user(app: Application, user_id: int) -> None:
         if due.kind == "remind" and due.starts is not None and now >= due.starts:
             continue  # already started: never remind
         real_when = max(due.at - offset, datetime.now(due.at.tzinfo) + timedelta(milliseconds=50))
+        # misfire_grace_time=None: a job the scheduler reaches late (busy loop) still runs; should_send decides
         app.job_queue.run_once(agenda_job, when=real_when, name=_job_name(user_id, due),
-                               data={"user": user_id, "due": due}, chat_id=user_id, user_id=user_id)
+                               data={"user": user_id, "due": due}, chat_id=user_id, user_id=user_id,
+                               job_kwargs={"misfire_grace_time": None})
 
 
 def schedule_all(app: Application) -> None:
@@ -103,12 +107,12 @@ def schedule_all(app: Application) -> None:
 
 
 async def agenda_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A reminder or feedback request fell due: queue it in the personal outbox (once) and wake the sender."""
     c = core(context)
     user_id: int = context.job.data["user"]
     due: Due = context.job.data["due"]
     kb = c.brain.kb
-    session = kb.session(due.session_id)
-    if session is None or due.session_id not in c.store.agenda(user_id):
+    if kb.session(due.session_id) is None or due.session_id not in c.store.agenda(user_id):
         return
     # recompute from the current knowledge: a reload may have moved it since the job was scheduled
     current = {(d.kind, d.day): d for d in (reminders_for(kb, [due.session_id], remind_minutes(c, user_id) or 0)
@@ -116,26 +120,42 @@ async def agenda_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     fresh = current.get((due.kind, due.day))
     if fresh is None or not should_send(fresh, c.now()):
         return
-    if not c.store.claim_reminder(user_id, due.session_id, due.day.isoformat(), due.kind):
-        return  # already sent (before a restart, or by an earlier job)
-    lang = c.store.user_lang(user_id) or "en"
-    try:
-        if due.kind == "remind":
-            minutes = max(1, round((fresh.starts - c.now()).total_seconds() / 60))
-            await context.bot.send_message(user_id, t("reminder", lang, m=minutes, **_session_bits(kb, session, lang)),
-                                           parse_mode=ParseMode.HTML)
-        else:
-            buttons = [[InlineKeyboardButton("⭐" * n, callback_data=f"rate:{session.id}:{n}") for n in range(1, 6)]]
-            await context.bot.send_message(user_id, t("rate_q", lang, title=session.title.get(lang)),
-                                           reply_markup=InlineKeyboardMarkup(buttons))
-    except Forbidden:
-        c.store.mark_blocked(user_id)
+    if c.store.queue_notice(user_id, due.kind, due.session_id, fresh.at, day=due.day.isoformat(),
+                            lang=c.store.user_lang(user_id)):
+        send_notices(context.application)
 
 
-def _session_bits(kb: Knowledge, session, lang: str) -> dict:
-    return {"title": html.escape(session.title.get(lang), quote=False),
-            "when": html.escape(session_when(session, lang), quote=False),
-            "where": html.escape(session_where(kb, session, lang) or "—", quote=False)}
+# ---------------------------------------------------------------- the personal outbox
+
+
+def make_notice_sender(app: Application) -> NoticeSender:
+    """The notice sender, sharing the broadcaster's token bucket: together they stay under
+    broadcast.rate_per_second. It only sends what `bot.agenda.notice_message` rendered."""
+    c: Core = app.bot_data["core"]
+    broadcaster = app.bot_data.get("broadcaster")
+    pacer = broadcaster.pacer if broadcaster is not None else Pacer(c.config.broadcast_rate)
+    bot = app.bot
+
+    async def deliver(chat_id: int, message: Outgoing) -> None:
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton(b.text, callback_data=b.data) for b in row]
+                                       for row in message.buttons]) if message.buttons else None
+        with bot_api_errors():
+            await bot.send_message(chat_id, message.text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+    return NoticeSender(c.store, deliver, pacer, knowledge=lambda: c.brain.kb, now=c.now,
+                        max_retries=c.config.broadcast_max_retries)
+
+
+def send_notices(app: Application) -> None:
+    """Wake the notice sender (start a drain unless one is running; that one then looks again)."""
+    sender: NoticeSender = app.bot_data["notices"]
+    if sender.wake():
+        app.create_task(sender.drain(), name="notice-drain")
+
+
+async def notice_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every few seconds: send pending notices (also those left by a crash or found at start-up)."""
+    send_notices(context.application)
 
 
 # ---------------------------------------------------------------- handlers
@@ -262,7 +282,12 @@ async def rate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not 1 <= n <= 5 or c.brain.kb.session(session_id) is None:
         await query.answer()
         return
-    c.store.rate(update.effective_user.id, session_id, n)
+    user_id = update.effective_user.id
+    refusal = rating_refusal(c.brain.kb, session_id, c.store.agenda(user_id), c.now())
+    if refusal is not None:  # not saved, or not started yet: say so politely and store nothing
+        await query.answer(t(f"rate_{refusal}", lang), show_alert=True)
+        return
+    c.store.rate(user_id, session_id, n, at=c.now())
     await query.answer(t("rated", lang, n=n))
     try:
         await query.edit_message_text(f"{query.message.text}\n{'⭐' * n}")
@@ -277,7 +302,7 @@ async def feedback_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if not text:
         await update.effective_message.reply_text(t("feedback_usage", lang))
         return
-    c.store.add_comment(text, lang)
+    c.store.add_comment(text, lang, at=c.now())
     await update.effective_message.reply_text(t("feedback_thanks", lang))
 
 
@@ -295,33 +320,23 @@ async def ratings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if len(lines) == 1:
         lines.append("no ratings yet")
     lines.append("\n💬 Latest comments")
-    lines += [f"{r['at'][:16]} [{r['lang']}] {r['text']}" for r in c.store.comments(10)] or ["none yet"]
+    tz = c.config.timezone
+    lines += [f"{shown(r['at'], tz)} [{r['lang']}] {r['text']}" for r in c.store.comments(10)] or ["none yet"]
     await update.effective_message.reply_text("\n".join(lines)[:4096])
 
 
 async def programme_changed(app: Application, old: Knowledge, new: Knowledge) -> None:
-    """After a reload: tell attendees whose saved sessions moved or disappeared; reschedule reminders."""
+    """After a reload: queue a notice for attendees whose saved sessions moved or disappeared (each change
+    told once), wake the sender, and reschedule their reminders."""
     c: Core = app.bot_data["core"]
     affected: set[int] = set()
-    for row in c.store.all_agenda():
-        before, after = old.session(row["session_id"]), new.session(row["session_id"])
-        if before is None:
-            continue
-        lang = row["lang"] or "en"
-        if after is None:
-            text = t("dropped", lang, title=html.escape(before.title.get(lang), quote=False))
-        elif (before.days, before.start, before.end, before.venue, before.room) != \
-                (after.days, after.start, after.end, after.venue, after.room):
-            text = t("moved", lang, **_session_bits(new, after, lang))
-        else:
-            continue
-        affected.add(row["user_id"])
-        try:
-            await app.bot.send_message(row["user_id"], text, parse_mode=ParseMode.HTML)
-        except Forbidden:
-            c.store.mark_blocked(row["user_id"])
-        except TelegramError as exc:
-            log.warning("could not tell %s about a programme change: %s", row["user_id"], exc)
+    queued = False
+    for n in change_notices(old, new, c.store.all_agenda()):
+        affected.add(n.user_id)
+        queued |= c.store.queue_notice(n.user_id, n.kind, n.session_id, c.now(), version=n.version, lang=n.lang,
+                                       text=n.text)
+    if queued:
+        send_notices(app)
     for user_id in affected:
         schedule_user(app, user_id)
 
@@ -337,5 +352,8 @@ def register(app: Application) -> None:
 
 
 def start_jobs(app: Application) -> None:
+    """Called from post_init after staff.start_jobs (whose broadcaster's pacer the notice sender shares)."""
     app.bot_data["on_reload"] = programme_changed
+    app.bot_data["notices"] = make_notice_sender(app)
+    app.job_queue.run_repeating(notice_job, interval=2, first=0.2, name="notices")
     schedule_all(app)

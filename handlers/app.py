@@ -1,23 +1,32 @@
 """The Telegram application: builds the python-telegram-bot `Application`, wires the handlers, and runs
-it by long polling or webhook. This module and the other `handlers/` modules are the only ones that
-import `telegram`.
+it by long polling or webhook (handlers/web.py). This module and the other `handlers/` modules are the
+only ones that import `telegram`.
+
+Stopping (SIGTERM, SIGINT) takes a few seconds at most: the outbox senders are cancelled first (what
+they had not sent is still pending in the database and goes out at the next start), then polling or the
+webhook server stops, the updates already received are handled, and the jobs finish.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
+import sys
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.request import HTTPXRequest
 
 from bot.answer import Brain
 from bot.clock import Clock
 from bot.config import Config
 from bot.flood import FloodGate
+from bot.logs import RedactToken, redact_also, setup_logging  # noqa: F401  (RedactToken: re-exported)
 from bot.metrics import Metrics
 from bot.store import Store
-from handlers import agenda, attendee, errors, inline, staff
+from handlers import agenda, attendee, errors, inline, pipeline, reload, staff, web
 from handlers.common import Core
 
 log = logging.getLogger(__name__)
@@ -46,37 +55,6 @@ STAFF_COMMANDS = [("broadcast", "Announce to subscribers / 공지 발송"), ("br
                   ("stats", "Statistics / 통계"), ("ratings", "Session ratings / 세션 평가")]
 
 
-class RedactToken(logging.Filter):
-    """Replace the bot token wherever it would appear in a log line (httpx logs request URLs, which
-    contain it; PTB quotes it in some errors)."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.token:
-            return True
-        message = record.getMessage()
-        if self.token in message:
-            record.msg, record.args = message.replace(self.token, "<TOKEN>"), ()
-        if record.exc_info:
-            text = logging.Formatter().formatException(record.exc_info)
-            if self.token in text:
-                record.exc_text, record.exc_info = text.replace(self.token, "<TOKEN>"), None
-        return True
-
-
-def setup_logging(token: str | None, level: int = logging.INFO) -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    if token:
-        for handler in logging.getLogger().handlers:
-            if not any(isinstance(f, RedactToken) for f in handler.filters):
-                handler.addFilter(RedactToken(token))
-
-
 def make_core(config: Config, clock: Clock | None = None) -> Core:
     store = Store.in_dir(config.data_dir)
     brain = Brain.load(config.knowledge_dir, config.matching, sink=None)
@@ -100,37 +78,37 @@ async def post_init(app: Application) -> None:
                 log.warning("staff commands not set for %s: %s", staff_id, exc)
                 break
     staff.start_jobs(app)
+    reload.start_jobs(app)
     agenda.start_jobs(app)
 
 
-def build_application(config: Config, core: Core | None = None) -> Application:
+def build_application(config: Config, core: Core | None = None, *, webhook: bool = False) -> Application:
+    """The Application with every handler. `webhook`: no Updater (updates come from handlers/web.py)."""
     if not config.token:
         raise ValueError("no token")
     c = core or make_core(config)
-    app = (ApplicationBuilder()
-           .token(config.token)
-           .base_url(config.base_url)
-           .base_file_url(config.base_url.removesuffix("/bot") + "/file/bot")
-           .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=0))
-           .defaults(Defaults(tzinfo=config.timezone))
-           .concurrent_updates(CONCURRENT_UPDATES)
-           .connection_pool_size(CONNECTION_POOL)
-           .pool_timeout(10.0)
-           .post_init(post_init)
-           .post_stop(_post_stop)
-           .build())
+    # `.bot()` excludes the builder's token/base_url/rate_limiter/request settings: they go to the bot
+    bot = pipeline.SafeBot(
+        token=config.token, base_url=config.base_url,
+        base_file_url=config.base_url.removesuffix("/bot") + "/file/bot",
+        defaults=Defaults(tzinfo=config.timezone),
+        request=HTTPXRequest(connection_pool_size=CONNECTION_POOL, pool_timeout=10.0),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
+        rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=0))
+    builder = ApplicationBuilder().bot(bot).concurrent_updates(CONCURRENT_UPDATES)
+    if webhook:
+        builder = builder.updater(None)
+    app = builder.build()
     app.bot_data["core"] = c
+    pipeline.register(app)
     attendee.register(app)
     staff.register(app)
+    reload.register(app)
     agenda.register(app)
     inline.register(app)
     attendee.register_fallbacks(app)
     errors.register(app)
     return app
-
-
-async def _post_stop(app: Application) -> None:
-    app.bot_data["core"].store.close()
 
 
 NO_TOKEN = """No bot token: set TELEGRAM_BOT_TOKEN to the token @BotFather gave you, e.g.
@@ -144,19 +122,82 @@ To try the bot locally without a token or network, run:
 """
 
 
-def run(config: Config, webhook_url: str | None = None, secret_token: str | None = None) -> int:
+# tasks cancelled first when the bot stops: they send from the outbox, whose unsent rows stay pending
+OUTBOX_TASKS = ("broadcast-drain", "notice-drain")
+STOP_SECONDS = 3.5  # then whatever has not finished is cancelled (and resumes at the next start)
+
+
+def run(config: Config, webhook_url: str | None = None, secret_token: str | None = None,
+        log_format: str = "text") -> int:
+    """Run until SIGTERM/SIGINT: long polling, or the webhook server when `webhook_url` is given.
+    Start-up failures from Telegram (InvalidToken, NetworkError, TimedOut) are raised to the caller."""
     if not config.token:
         print(NO_TOKEN)
         return 2
-    setup_logging(config.token)
-    app = build_application(config)
-    log.info("starting: knowledge %s, data %s, API %s", config.knowledge_dir, config.data_dir,
-             config.base_url.replace(config.token, "<TOKEN>"))
+    setup_logging(config.token, log_format)
+    secret = None
     if webhook_url:
-        path = secret_token or "telegram"
-        app.run_webhook(listen=config.webhook_listen, port=config.webhook_port, url_path=path,
-                        webhook_url=webhook_url.rstrip("/") + "/" + path, secret_token=secret_token,
-                        allowed_updates=Update.ALL_TYPES)
-    else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        try:
+            secret = web.webhook_secret(config.data_dir, secret_token)
+        except web.SecretError as exc:
+            print(f"Cannot start the webhook: {exc}", file=sys.stderr)
+            return 2
+        redact_also(secret)
+    app = build_application(config, webhook=bool(webhook_url))
+    log.info("starting: knowledge %s, data %s, API %s", config.knowledge_dir, config.data_dir, config.base_url)
+    try:
+        asyncio.run(serve(app, webhook_url, secret))
+    except web.ListenError as exc:
+        print(f"Cannot start the webhook: {exc}", file=sys.stderr)
+        return 2
     return 0
+
+
+async def serve(app: Application, webhook_url: str | None = None, secret: str | None = None) -> None:
+    """(webhook server) → initialize → post_init → updates in (polling or setWebhook) → start → wait
+    for a stop signal → stop promptly → shutdown (PTB's run_polling/run_webhook order)."""
+    c: Core = app.bot_data["core"]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = web.WebhookServer(app, secret or "") if webhook_url else None
+    try:
+        if server is not None:
+            server.listen(c.config.webhook_listen, c.config.webhook_port)  # a port in use fails before anything else
+        await app.initialize()  # getMe: a wrong token or an unreachable API fails here
+        await post_init(app)
+        if server is not None:
+            url = webhook_url.rstrip("/") + web.WEBHOOK_PATH
+            await app.bot.set_webhook(url=url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+            log.info("webhook %s, listening on %s:%s", url, c.config.webhook_listen, c.config.webhook_port)
+        else:
+            await app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        await app.start()
+        await stop.wait()
+        log.info("stop signal received: stopping")
+        await _stop(app, server)
+    finally:  # also after a failed start
+        if server is not None:
+            await server.stop()
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        c.store.close()
+
+
+async def _stop(app: Application, server: "web.WebhookServer | None") -> None:
+    for task in asyncio.all_tasks():
+        if task.get_name() in OUTBOX_TASKS:
+            task.cancel()
+    if server is not None:
+        await server.stop()
+    if app.updater is not None and app.updater.running:
+        await app.updater.stop()
+    try:
+        await asyncio.wait_for(app.stop(), STOP_SECONDS)
+    except TimeoutError:
+        log.warning("stopping took more than %.1f s: unfinished work was cancelled and resumes at the next start",
+                    STOP_SECONDS)

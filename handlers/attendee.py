@@ -1,5 +1,6 @@
 """Attendees: /start, the menu and its pages, language, free-text questions, did-you-mean buttons and
-the polite replies to everything else (stickers, photos, unknown commands, floods)."""
+the polite replies to everything else (stickers, photos, unknown commands). The flood limit and
+commands for other bots are handled before any of these, in handlers/pipeline.py."""
 
 from __future__ import annotations
 
@@ -16,19 +17,6 @@ from handlers.common import chosen_lang, core, edit_or_send, saved, send_reply, 
 
 PAGE_COMMANDS = {"menu": "home", "schedule": "sched", "now": "now", "venue": "venue", "speakers": "speakers",
                  "results": "results", "contact": "contact"}
-
-
-def _allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Per-user flood limit. The first refused message gets an explanation, the rest are ignored."""
-    user = update.effective_user
-    if user is None:
-        return True
-    gate = core(context).flood
-    if gate.allow(user.id):
-        return True
-    if gate.warn_once(user.id) and update.effective_message:
-        context.application.create_task(update.effective_message.reply_text(pages.msg("flood", ui_lang(update, context))))
-    return False
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -50,8 +38,6 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 async def page_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/menu /schedule /now /venue /speakers /results /contact."""
-    if not _allowed(update, context):
-        return
     name = PAGE_COMMANDS[update.effective_message.text.split()[0][1:].split("@")[0].lower()]
     c = core(context)
     reply = pages.page(c.brain.kb, name, ui_lang(update, context), c.now(), saved(update, context))
@@ -131,14 +117,17 @@ def _question_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | 
 async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Free text → the matcher: an answer, "did you mean" buttons, or an honest "I don't know"."""
     text = _question_text(update, context)
-    if text is None or not _allowed(update, context):
+    if text is None:
         return
     c = core(context)
     brain = c.brain  # one reference for the whole question, even if a reload swaps it meanwhile
     now = c.now()
     answer = brain.ask(text[: MAX_QUESTION + 1], now, chosen_lang(update, context), saved(update, context))
+    c.metrics.questions.labels(answer.outcome).inc()
     if answer.outcome in ("answer", "ambiguous", "none"):
         c.store.record_question(text, answer.lang, answer.outcome == "answer", answer.entry, answer.candidates, now)
+        if answer.outcome != "answer":
+            c.metrics.unanswered.inc()
     message = update.effective_message
     reply_to = message.message_id if message.chat.type != ChatType.PRIVATE else None
     await send_reply(context, message.chat_id, answer.reply, reply_to=reply_to)
@@ -146,8 +135,6 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, photos, voice… in a private chat: say what the bot can read."""
-    if not _allowed(update, context):
-        return
     await update.effective_message.reply_text(pages.msg("non_text", ui_lang(update, context)))
 
 
@@ -155,9 +142,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     message = update.effective_message
     command = (message.text or "").split()[0]
     if message.chat.type != ChatType.PRIVATE and "@" not in command:
-        return  # in groups, a bare /command may be meant for another bot
-    if not _allowed(update, context):
-        return
+        return  # in groups, a bare /command may be meant for another bot (/cmd@otherbot: see pipeline.gate)
     await message.reply_text(pages.msg("unknown_command", ui_lang(update, context)))
 
 

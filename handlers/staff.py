@@ -1,5 +1,5 @@
 """Staff and subscriptions: announcements (preview → confirm → rate-limited delivery with progress),
-/broadcasts, /reload and the knowledge watcher, /unanswered, /stats; and for attendees /subscribe,
+/broadcasts, /unanswered, /stats (/reload and the knowledge watcher: handlers/reload.py); and for attendees /subscribe,
 /unsubscribe, /announcements. Staff are the user ids of config / BOT_STAFF_IDS; anyone else gets a
 polite refusal and nothing happens."""
 
@@ -9,9 +9,9 @@ import html
 import logging
 import re
 import warnings
+from contextlib import contextmanager
 from datetime import timedelta
 from functools import wraps
-from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -19,11 +19,9 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.answer import Brain
-from bot.broadcast import Blocked, Broadcaster, Failed, RetryLater, progress_text
-from bot.knowledge import KnowledgeError, diff_knowledge
+from bot.broadcast import Blocked, Broadcaster, Failed, Pacer, RetryLater, progress_text
 from bot.reports import group_questions, stats_text
-from bot.store import Announcement
+from bot.store import Announcement, shown
 from handlers.common import Core, core, ui_lang
 
 log = logging.getLogger(__name__)
@@ -95,12 +93,12 @@ async def broadcast_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if replied is not None:
         ann_id = c.store.create_announcement(text_ko, text_en, audience, update.effective_user.id,
                                              staff_chat_id=message.chat_id, copy_chat_id=replied.chat_id,
-                                             copy_message_id=replied.message_id)
+                                             copy_message_id=replied.message_id, created_at=c.now())
         preview = (f"📣 Preview #{ann_id} — the message you replied to will be copied to "
                    f"<b>{html.escape(audience)}</b> subscribers. Nothing is sent before you confirm.")
     else:
         ann_id = c.store.create_announcement(text_ko, text_en, audience, update.effective_user.id,
-                                             staff_chat_id=message.chat_id)
+                                             staff_chat_id=message.chat_id, created_at=c.now())
         ann = c.store.announcement(ann_id)
         preview = (f"📣 Preview #{ann_id} — audience: <b>{html.escape(audience)}</b>. Nothing is sent before you confirm.\n\n"
                    f"🇰🇷 {html.escape(ann.text_for('ko'), quote=False)}\n\n🇬🇧 {html.escape(ann.text_for('en'), quote=False)}")
@@ -167,28 +165,37 @@ def retry_seconds(exc: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
+@contextmanager
+def bot_api_errors():
+    """Translate Telegram's errors for the outbox senders (bot.broadcast): 429 → RetryLater (wait, send
+    again), 403 / chat gone → Blocked, anything else → Failed (bounded retries)."""
+    try:
+        yield
+    except RetryAfter as exc:
+        raise RetryLater(retry_seconds(exc)) from exc
+    except Forbidden as exc:
+        raise Blocked(exc.message) from exc
+    except BadRequest as exc:
+        if "chat not found" in exc.message.lower() or "user is deactivated" in exc.message.lower():
+            raise Blocked(exc.message) from exc
+        raise Failed(exc.message) from exc
+    except TelegramError as exc:  # timeouts, network errors, 5xx
+        raise Failed(f"{type(exc).__name__}: {exc.message}") from exc
+
+
 def make_broadcaster(app: Application) -> Broadcaster:
+    """The announcement sender; its `pacer` is shared with the notice sender (handlers/agenda.py)."""
     c: Core = app.bot_data["core"]
     bot = app.bot
 
     async def deliver(chat_id: int, ann: Announcement, lang: str) -> None:
-        try:
+        with bot_api_errors():
             if ann.copy_chat_id and ann.copy_message_id:
                 await bot.copy_message(chat_id, ann.copy_chat_id, ann.copy_message_id,
                                        reply_markup=unsubscribe_markup(lang))
             else:
                 await bot.send_message(chat_id, announcement_html(ann, lang), parse_mode=ParseMode.HTML,
                                        reply_markup=unsubscribe_markup(lang))
-        except RetryAfter as exc:
-            raise RetryLater(retry_seconds(exc)) from exc
-        except Forbidden as exc:
-            raise Blocked(exc.message) from exc
-        except BadRequest as exc:
-            if "chat not found" in exc.message.lower() or "user is deactivated" in exc.message.lower():
-                raise Blocked(exc.message) from exc
-            raise Failed(exc.message) from exc
-        except TelegramError as exc:  # timeouts, network errors, 5xx
-            raise Failed(f"{type(exc).__name__}: {exc.message}") from exc
 
     async def progress(ann: Announcement, counts: dict, final: bool) -> None:
         if not (ann.staff_chat_id and ann.staff_message_id):
@@ -201,65 +208,8 @@ def make_broadcaster(app: Application) -> Broadcaster:
             if "not modified" not in exc.message.lower():
                 raise
 
-    return Broadcaster(c.store, deliver, rate=c.config.broadcast_rate, max_retries=c.config.broadcast_max_retries,
-                       progress=progress, concurrency=c.config.broadcast_concurrency)
-
-
-# ---------------------------------------------------------------- knowledge reload
-
-
-def knowledge_fingerprint(directory: Path) -> tuple:
-    try:
-        return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
-                            for p in directory.iterdir() if p.suffix in (".yaml", ".yml")))
-    except OSError:
-        return ()
-
-
-async def reload_knowledge(app: Application, requested_by: int | None = None) -> str:
-    """Load the folder completely; swap the brain only if it is valid. Returns the report for staff."""
-    c: Core = app.bot_data["core"]
-    app.bot_data["kb_fingerprint"] = knowledge_fingerprint(c.config.knowledge_dir)
-    old = c.brain
-    try:
-        new = Brain.load(c.config.knowledge_dir, c.config.matching)
-    except KnowledgeError as exc:
-        log.error("knowledge reload failed, still answering from the last good version:\n%s", exc)
-        report = (f"⚠️ The knowledge files have {len(exc.problems)} problem(s). The bot keeps answering from the "
-                  "last good version until they are fixed:\n" + "\n".join(str(p) for p in exc.problems[:30]))
-        await notify_staff(app, report, also=requested_by)
-        return report
-    diff = diff_knowledge(old.kb, new.kb)
-    c.brain = new  # one reference swap: questions in flight finish on `old`
-    log.info("knowledge reloaded: %s", diff.summary())
-    report = f"✅ Knowledge reloaded: {new.kb.summary()}.\nChanges: {diff.summary()}"
-    await notify_staff(app, report, also=requested_by)
-    hook = app.bot_data.get("on_reload")
-    if hook:
-        await hook(app, old.kb, new.kb)
-    return report
-
-
-async def notify_staff(app: Application, text: str, also: int | None = None) -> None:
-    c: Core = app.bot_data["core"]
-    for staff_id in sorted(c.config.staff_ids | ({also} if also else set())):
-        try:
-            await app.bot.send_message(staff_id, text[:4096])
-        except TelegramError as exc:
-            log.warning("could not notify staff %s: %s", staff_id, exc)
-
-
-async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    app = context.application
-    c: Core = app.bot_data["core"]
-    current = knowledge_fingerprint(c.config.knowledge_dir)
-    if current != app.bot_data.get("kb_fingerprint"):
-        await reload_knowledge(app)
-
-
-@staff_only
-async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reload_knowledge(context.application, requested_by=update.effective_user.id)
+    return Broadcaster(c.store, deliver, max_retries=c.config.broadcast_max_retries, progress=progress,
+                       concurrency=c.config.broadcast_concurrency, pacer=Pacer(c.config.broadcast_rate))
 
 
 # ---------------------------------------------------------------- reports
@@ -322,14 +272,14 @@ async def announcements_command(update: Update, context: ContextTypes.DEFAULT_TY
     if not recent:
         await update.effective_message.reply_text("아직 공지가 없어요." if lang == "ko" else "No announcements yet.")
         return
-    text = "\n\n".join(f"{announcement_html(a, lang)}\n<i>{a.created_at[:16].replace('T', ' ')} UTC</i>" for a in recent)
+    tz = c.config.timezone  # times as people at the event read them
+    text = "\n\n".join(f"{announcement_html(a, lang)}\n<i>{shown(a.created_at, tz)}</i>" for a in recent)
     await update.effective_message.reply_text(text[:4096], parse_mode=ParseMode.HTML)
 
 
 def register(app: Application) -> None:
     app.add_handler(CommandHandler("broadcast", broadcast_command))
     app.add_handler(CommandHandler("broadcasts", broadcasts_command))
-    app.add_handler(CommandHandler("reload", reload_command))
     app.add_handler(CommandHandler("unanswered", unanswered_command))
     app.add_handler(CommandHandler("stats", stats_command))
     app.add_handler(CallbackQueryHandler(broadcast_button, pattern=r"^bc:(ok|no|x):\d+$"))
@@ -339,11 +289,6 @@ def register(app: Application) -> None:
 
 
 def start_jobs(app: Application) -> None:
-    """Resume/poll the outbox and watch the knowledge folder (called from post_init)."""
+    """Resume/poll the outbox (called from post_init)."""
     app.bot_data["broadcaster"] = make_broadcaster(app)
-    c: Core = app.bot_data["core"]
-    app.bot_data["kb_fingerprint"] = knowledge_fingerprint(c.config.knowledge_dir)
     app.job_queue.run_repeating(drain_job, interval=2, first=0.5, name="outbox")
-    if c.config.reload_seconds > 0:
-        app.job_queue.run_repeating(watch_job, interval=c.config.reload_seconds, first=c.config.reload_seconds,
-                                    name="knowledge-watch")

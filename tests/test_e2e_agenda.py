@@ -256,7 +256,7 @@ def test_no_reminder_when_restarted_after_the_start(env) -> None:
     bot = env.start("2018-09-18T16:05")  # the session started while the bot was down: too late to remind
     time.sleep(2.5)
     assert reminders(emu, user) == []
-    assert list(bot.core.store.db.query("select * from reminders_sent where kind = 'remind'")) == []
+    assert list(bot.core.store.db.query("select * from notices where kind = 'remind'")) == []
 
 
 def test_reminder_in_the_users_language(env) -> None:
