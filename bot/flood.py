@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from typing import Hashable
 
 
 class FloodGate:
     def __init__(self, limit: int, window: float, clock=time.monotonic) -> None:
         self.limit, self.window, self.clock = limit, window, clock
-        self._seen: dict[int, deque[float]] = {}
-        self._warned: set[int] = set()
+        self._seen: dict[Hashable, deque[float]] = {}
+        self._warned: set[Hashable] = set()
 
-    def allow(self, user_id: int) -> bool:
-        """True if this message may be answered. Call once per incoming message."""
+    def allow(self, user_id: Hashable) -> bool:
+        """True if this message may be answered. Call once per incoming message. The key is a user id, or
+        (budget, user id) for a separate budget of the same size."""
         now = self.clock()
         q = self._seen.setdefault(user_id, deque())
         while q and now - q[0] > self.window:

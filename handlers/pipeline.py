@@ -5,8 +5,8 @@
   `Update` with the same id, so the offset moves past it and the rest of the batch is handled.
   (Unchanged, PTB would refetch the same batch forever and handle nothing else.)
 - `gate` (group -1, every update): counts it by kind, drops commands addressed to another bot, and
-  applies the per-user flood limit to everything a user sends the bot (messages, commands, button
-  presses, inline queries); staff are never limited. A refusal stops all further handlers.
+  applies the per-user flood limit to everything a user sends the bot (messages, commands and button
+  presses share one budget, inline queries have one of the same size); staff are never limited. A refusal stops all further handlers.
 - `finished` (the last group): observes the time from the update's arrival to the end of its handling.
 """
 
@@ -158,7 +158,9 @@ async def gate(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = update.effective_user
     if user is None or c.config.is_staff(user.id) or not addressed_to_bot(update, context):
         return
-    if c.flood.allow(user.id):
+    # inline queries have a budget of their own: Telegram sends one per pause in typing, so a user who
+    # types a few inline searches must not lose the right to ask questions in the chat
+    if c.flood.allow(("inline", user.id) if update.inline_query is not None else user.id):
         return
     log.info("flood limit: refused an update from user %s", user.id)
     query, message = update.callback_query, update.effective_message

@@ -27,6 +27,7 @@ from handlers.common import Core, core, ui_lang
 log = logging.getLogger(__name__)
 
 REFUSED = {"ko": "죄송해요, 운영진만 쓸 수 있는 명령이에요.", "en": "Sorry, only event staff can use that command."}
+DATABASE_CHECK_SECONDS = 10  # how often the running bot checks that its database file is still there
 AUDIENCES = {"all": "all", "전체": "all", "ko": "ko", "korean": "ko", "한국어": "ko", "en": "en", "english": "en",
              "영어": "en"}
 USAGE = ("Usage:\n/broadcast [all|ko|en]\nKO: 한국어 공지\nEN: English announcement\n\n"
@@ -233,7 +234,30 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     c = core(context)
     midnight = c.now().replace(hour=0, minute=0, second=0, microsecond=0)  # today, in the event's time zone
-    await update.effective_message.reply_text(stats_text(c.store.stats(midnight), ui_lang(update, context)))
+    text = stats_text(c.store.stats(midnight), ui_lang(update, context))
+    problem = c.store.check()
+    if problem:
+        text = f"⚠️ {problem}\n\n{text}"
+    await update.effective_message.reply_text(text[:4096])
+
+
+async def check_database(app: Application) -> str | None:
+    """Fail loudly when the database file was deleted, replaced or stopped taking writes while the bot runs:
+    an ERROR in the log at every check, and staff told once per problem (/stats and /healthz say it too)."""
+    c: Core = app.bot_data["core"]
+    problem = c.store.check()
+    if problem:
+        log.error("database problem: %s", problem)
+        if app.bot_data.get("db_problem") != problem:
+            from handlers.reload import notify_staff
+
+            await notify_staff(app, f"⚠️ {problem}")
+    app.bot_data["db_problem"] = problem
+    return problem
+
+
+async def database_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await check_database(context.application)
 
 
 # ---------------------------------------------------------------- subscriptions (attendees)
@@ -292,3 +316,5 @@ def start_jobs(app: Application) -> None:
     """Resume/poll the outbox (called from post_init)."""
     app.bot_data["broadcaster"] = make_broadcaster(app)
     app.job_queue.run_repeating(drain_job, interval=2, first=0.5, name="outbox")
+    app.job_queue.run_repeating(database_job, interval=DATABASE_CHECK_SECONDS, first=DATABASE_CHECK_SECONDS,
+                                name="database-check")

@@ -257,3 +257,25 @@ def test_reload_command_and_unanswered_and_stats(env) -> None:
     assert "cloakroom" in report and "3×" in report or "2×" in report
     stats = staff.say("/stats").params["text"]
     assert "questions today 4" in stats and "answered 0%" in stats
+
+
+def test_deleted_database_is_reported_to_staff_and_in_stats(env) -> None:
+    """A database file deleted under the running bot: the check tells staff once, /stats says it."""
+    from handlers.staff import check_database
+
+    emu, cfg, start = env
+    runner = start()
+    staff = staff_chat(emu)
+    assert runner.call(lambda: check_database(runner.app)) is None
+    assert "deleted" not in staff.say("/stats").params["text"]
+    (cfg.data_dir / "bot.db").unlink()
+    since = staff.mark()
+    problem = runner.call(lambda: check_database(runner.app))
+    assert problem and "deleted or replaced" in problem
+    told = staff.replies(since)[0].params["text"]
+    assert "deleted or replaced" in told and "restore" in told
+    since = staff.mark()
+    runner.call(lambda: check_database(runner.app))  # the same problem again: staff are not told twice
+    assert "deleted or replaced" in staff.say("/stats").params["text"]
+    later = [c for c in emu.calls[since:] if c.method == "sendMessage" and c.params.get("chat_id") == STAFF]
+    assert len(later) == 1  # only the /stats reply

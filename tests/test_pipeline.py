@@ -140,15 +140,20 @@ def test_one_flood_limit_for_every_kind_of_update_but_never_for_staff(tmp_path) 
             emu.push_callback_query(c.chat_id, c.user_id, f"sv:{OPENING}", answer.result["message_id"])
             emu.push_message(c.chat_id, "/start", user_id=c.user_id)
             emu.push_message(c.chat_id, "/feedback great event", user_id=c.user_id)
-            emu.push_inline_query(c.user_id, "해커톤")
             for _ in range(5):  # staff are never limited
                 assert "044-201-4878" in Chat(emu, user_id=STAFF).say("/contact").params["text"]
             time.sleep(0.3)
             acks = [x for x in emu.calls[since:] if x.method == "answerCallbackQuery"]
             assert len(acks) == 2 and not acks[1].params.get("text")
             assert not sent_to(emu, c.chat_id, since) and not sent_to(emu, c.chat_id, since, "editMessageReplyMarkup")
-            assert not emu.calls_of("answerInlineQuery")
             assert runner.core.store.agenda(c.user_id) == []
             assert runner.core.store.comments() == []
+
+            # inline queries: a budget of their own, of the same size (the flooded chat user may still search)
+            for n in range(5):
+                emu.push_inline_query(c.user_id, f"해커톤 {n}")
+            emu.wait_for("answerInlineQuery", count=3, since=since)
+            time.sleep(0.3)
+            assert len(emu.calls_of("answerInlineQuery")) == 3
         finally:
             runner.stop()
