@@ -70,7 +70,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import load_config  # noqa: E402
-from bot.emulator import BotApiEmulator  # noqa: E402
+from emulator import BotApiEmulator  # noqa: E402
 from bot.store import Store  # noqa: E402
 from procstat import proc_cpu, proc_status, stop  # noqa: E402
 

@@ -76,7 +76,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bot.emulator import BotApiEmulator, Call  # noqa: E402
+from emulator import BotApiEmulator, Call  # noqa: E402
 from procstat import proc_cpu, proc_status, stop  # noqa: E402
 
 TOKEN = "654321:LOAD-TEST-TOKEN-abcdef"

@@ -265,7 +265,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    from bot.emulator import main as emulator_main
+    from emulator import main as emulator_main
 
     return emulator_main(["--port", str(args.port), "--token", args.token]) or 0
 

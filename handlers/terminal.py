@@ -22,7 +22,7 @@ import time
 from dataclasses import replace
 
 from bot.config import Config
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 
 USER_ID = 1000
 LOCAL_TOKEN = "123456:LOCAL-CHAT-TOKEN"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.clock import Clock
 from bot.config import Config, load_config
-from bot.emulator import BotApiEmulator, Call
+from emulator import BotApiEmulator, Call
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "654321:E2E-TEST-TOKEN-abcdef"

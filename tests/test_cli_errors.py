@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from harness import ROOT, TOKEN
 from test_process import free_port
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from bot.store import Store
 from harness import ROOT, TOKEN
 

@@ -20,7 +20,7 @@ import pytest
 from icalendar import Calendar
 
 from bot.clock import Clock
-from bot.emulator import BotApiEmulator, Call
+from emulator import BotApiEmulator, Call
 from bot.store import Store
 from harness import ROOT, STAFF, TOKEN, BotRunner, Chat, buttons, make_config
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from harness import ROOT, TOKEN, BotRunner, Chat, buttons, frozen_clock, make_config
 
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from bot.store import Store
 from harness import ROOT, STAFF, TOKEN, BotRunner, Chat, buttons, make_config
 

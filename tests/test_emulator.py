@@ -20,7 +20,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, Time
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler
 from telegram.request import HTTPXRequest
 
-from bot.emulator import BotApiEmulator, EntityParseError, UploadedFile, parse_html, parse_markdown_v2
+from emulator import BotApiEmulator, EntityParseError, UploadedFile, parse_html, parse_markdown_v2
 
 CHAT = 4242
 

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from bot.ops import DataLock, OperatorError
 from bot.store import Store
 from harness import ROOT, TOKEN

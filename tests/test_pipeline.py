@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from harness import STAFF, TOKEN, BotRunner, Chat, buttons, frozen_clock, make_config
 
 OPENING = "opening-ceremony"

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from harness import ROOT, TOKEN
 
 

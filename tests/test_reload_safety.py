@@ -22,7 +22,7 @@ import pytest
 
 from bot.answer import Brain
 from bot.config import load_config
-from bot.emulator import BotApiEmulator, Call
+from emulator import BotApiEmulator, Call
 from bot.knowledge import diff_knowledge, load_knowledge
 from bot.reload import Debounce, Reloader, assess, fingerprint
 from handlers.reload import reloader, watch

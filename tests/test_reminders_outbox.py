@@ -28,7 +28,7 @@ import sqlite_utils
 from bot.agenda import Outgoing, Skip, first_start, notice_message, rating_refusal
 from bot.broadcast import Blocked, Broadcaster, Failed, NoticeSender, Pacer, RetryLater
 from bot.clock import Clock
-from bot.emulator import BotApiEmulator, Call
+from emulator import BotApiEmulator, Call
 from bot.knowledge import load_knowledge
 from bot.store import Announcement, Store, _migrate_1
 from harness import ROOT, STAFF, TOKEN, BotRunner, Chat, buttons, make_config

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot import pages
-from bot.emulator import parse_html
+from emulator import parse_html
 from bot.knowledge import load_knowledge
 from bot.render import Doc, b, export_records, render_entry, won
 

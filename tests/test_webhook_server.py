@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from bot.emulator import BotApiEmulator
+from emulator import BotApiEmulator
 from bot.metrics import CONTENT_TYPE
 from bot.store import Store
 from harness import ROOT, TOKEN

@@ -49,7 +49,7 @@ What it emulates
 * Test support: every call is recorded (:class:`Call`), updates are pushed from the test thread,
   and faults can be injected (429 with ``retry_after``, 403 blocked, arbitrary errors, delayed
   answers, an optional global send-rate limit). A small HTTP control interface under
-  ``/_emulator/`` drives it from another process; ``python -m bot.emulator`` runs it standalone.
+  ``/_emulator/`` drives it from another process; ``python -m emulator`` runs it standalone.
 
 What it does not emulate
 ------------------------
@@ -810,7 +810,7 @@ def parse_markdown(text: str) -> tuple[str, list[dict]]:
 
 
 def default_spec_path() -> Path:
-    """``$BOTAPI_SPEC`` if set, else the copy shipped in this package (``bot/botapi-10.1.json``)."""
+    """``$BOTAPI_SPEC`` if set, else the copy shipped in this package (``emulator/botapi-10.1.json``)."""
     env = os.environ.get("BOTAPI_SPEC")
     if env:
         return Path(env)
@@ -2616,8 +2616,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bot.emulator --port 8081 --token T``: serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m bot.emulator", description=__doc__.split("\n", 1)[0])
+    """``python -m emulator --port 8081 --token T``: serve until interrupted."""
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.split("\n", 1)[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--token", default=DEFAULT_TOKEN)
