@@ -69,10 +69,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config import load_config  # noqa: E402
-from emulator import BotApiEmulator  # noqa: E402
-from bot.store import Store  # noqa: E402
 from procstat import proc_cpu, proc_status, stop  # noqa: E402
+
+from bot.config import load_config  # noqa: E402
+from bot.store import Store  # noqa: E402
+from emulator import BotApiEmulator  # noqa: E402
 
 TOKEN = "654321:BROADCAST-BENCH-abcdef"
 FIRST_ID = 200_000_000
@@ -192,7 +193,7 @@ def run_scenario(name: str, args) -> Outcome:
                 # deleteWebhook is the last call before polling starts: the bot is running
                 out.startup = wait_for_method(emu, "deleteWebhook", lambda: proc.poll() is None, 60) - spawned
             except RuntimeError as exc:
-                raise RuntimeError(f"{exc}\n{log_path.read_text(errors='replace')[-3000:]}")
+                raise RuntimeError(f"{exc}\n{log_path.read_text(errors='replace')[-3000:]}") from exc
             cpu0 = proc_cpu(proc.pid)
             queued = subprocess.run([sys.executable, "-m", "bot", "broadcast", "--text-en", TEXT_EN, "--text-ko", TEXT_KO],
                                     cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)

@@ -14,9 +14,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from eval import NOW, load_questions  # noqa: E402
+
 from bot.answer import Brain  # noqa: E402
 from bot.config import load_config  # noqa: E402
-from eval import NOW, load_questions  # noqa: E402
 
 
 def main() -> int:

@@ -100,11 +100,11 @@ def run_set(brain: Brain, cfg, path: Path, failures: bool) -> bool:
     baseline = Baseline(brain)
     hits = [baseline.best(it["q"]) for it in items]
     cutoffs = range(50, 101, 2)
-    best_cut = max(cutoffs, key=lambda c: sum(judge_baseline(h, c, it) for h, it in zip(hits, items)))
+    best_cut = max(cutoffs, key=lambda c: sum(judge_baseline(h, c, it) for h, it in zip(hits, items, strict=True)))
     ours = [judge_ours(brain, it) for it in items]
 
     rows: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for it, (ok, _), hit in zip(items, ours, hits):
+    for it, (ok, _), hit in zip(items, ours, hits, strict=True):
         for key in ((it["group"], it["kind"]), (it["group"], "ALL")):
             r = rows[key]
             r[0] += 1
@@ -121,7 +121,7 @@ def run_set(brain: Brain, cfg, path: Path, failures: bool) -> bool:
         print(f"| {group} | {name} | {n} | {pct(ok, n)} | {pct(base, n)} |")
     total = len(items)
     print(f"| all | **ALL** | {total} | {pct(sum(o for o, _ in ours), total)} | "
-          f"{pct(sum(judge_baseline(h, best_cut, it) for h, it in zip(hits, items)), total)} |")
+          f"{pct(sum(judge_baseline(h, best_cut, it) for h, it in zip(hits, items, strict=True)), total)} |")
     print()
     met = True
     for group, target in TARGETS.items():
@@ -131,7 +131,7 @@ def run_set(brain: Brain, cfg, path: Path, failures: bool) -> bool:
         met = met and score >= target
     if failures:
         print("\nFailures (ours):")
-        for it, (ok, got) in zip(items, ours):
+        for it, (ok, got) in zip(items, ours, strict=True):
             if not ok:
                 print(f"  [{it['lang']}/{it['kind']}] {it['q']!r}: expected {sorted(it['expected']) or 'none'}, got {got}")
     print()

@@ -76,8 +76,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from emulator import BotApiEmulator, Call  # noqa: E402
 from procstat import proc_cpu, proc_status, stop  # noqa: E402
+
+from emulator import BotApiEmulator, Call  # noqa: E402
 
 TOKEN = "654321:LOAD-TEST-TOKEN-abcdef"
 NOW = "2018-09-19T10:05"
@@ -381,7 +382,8 @@ def bench_subprocess(args, plan) -> ModeResult:
             try:
                 wait_first_poll(meter, lambda: proc.poll() is None)
             except RuntimeError:
-                raise RuntimeError("bot subprocess did not start:\n" + log_path.read_text(errors="replace")[-3000:])
+                raise RuntimeError("bot subprocess did not start:\n"
+                                   + log_path.read_text(errors="replace")[-3000:]) from None
             startup = meter.first_get_updates - spawned
             phases = run_phases(meter, args, lambda: proc_cpu(proc.pid))
             mem = proc_status(proc.pid)
@@ -396,10 +398,9 @@ def bench_subprocess(args, plan) -> ModeResult:
 
 
 def bench_inprocess(args, plan) -> ModeResult:
-    from harness import BotRunner, make_config
-
     from bot.clock import Clock
     from bot.config import load_config
+    from harness import BotRunner, make_config
 
     tmp = Path(tempfile.mkdtemp(prefix="tg-load-"))
     runner = None

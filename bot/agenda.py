@@ -16,8 +16,9 @@ from typing import Any, Iterable
 
 from icalendar import Calendar, Event as IcsEvent
 
-from bot.knowledge import Knowledge, Session
-from bot.render import Button, session_when, session_where
+from bot.knowledge import Knowledge, Session, day_label
+from bot.render import Button, Doc, Reply, b, session_when, session_where
+from bot.texts import text
 
 UID_DOMAIN = "wscw2018.bot"
 # A session whose end time is not known is asked about the morning after its last day (bot policy,
@@ -74,22 +75,63 @@ def should_send(due: Due, now: datetime) -> bool:
     return True
 
 
+REMIND_OFF = ("off", "끄기", "0")
+REMIND_MAX = 24 * 60
+
+
+def remind_setting(arg: str) -> int | None:
+    """`/remind <arg>`: 0 turns reminders off, 1…1440 is the lead time in minutes; None: show the setting."""
+    arg = arg.strip().lower()
+    if arg in REMIND_OFF:
+        return 0
+    if arg.isdigit() and 1 <= int(arg) <= REMIND_MAX:
+        return int(arg)
+    return None
+
+
+def remind_state(minutes: int | None, lang: str) -> str:
+    """The reminder setting in words ("15 minutes before", "off")."""
+    return text("agenda.remind_state_on", lang, m=minutes) if minutes else text("agenda.remind_state_off", lang)
+
+
+def saved_note(kb: Knowledge, session: Session, minutes: int | None, now: datetime, lang: str) -> str:
+    """What the ☆ press says: saved, and whether (and when) a reminder will come."""
+    upcoming = [d for d in reminders_for(kb, [session.id], minutes or 0) if d.starts and d.starts > now]
+    if not session.start:
+        return text("agenda.saved_no_time", lang)
+    if not minutes:
+        return text("agenda.saved_quiet", lang)
+    if upcoming:
+        return text("agenda.saved", lang, m=minutes)
+    return text("agenda.saved_started", lang)
+
+
+def agenda_page(kb: Knowledge, session_ids: list[str], lang: str) -> Reply:
+    """/my: the saved sessions by day, with a ★ button to remove each."""
+    pairs = sorted_agenda(kb, session_ids)
+    if not pairs:
+        return Reply(Doc().add(text("agenda.empty", lang)))
+    doc = Doc().add(b(text("agenda.title", lang)))
+    current = None
+    for d, s in pairs:
+        if d != current:
+            doc.blank().add(b(day_label(d, lang)))
+            current = d
+        when = f"{s.start:%H:%M}" if s.start else text("agenda.time_tba", lang)
+        doc.add(f"• {when} — {s.title.get(lang)}")
+    seen: set[str] = set()
+    rows = []
+    for _, s in pairs:
+        if s.id not in seen:
+            seen.add(s.id)
+            rows.append([Button(f"★ {s.title.get(lang)[:50]}", data=f"un:{s.id}")])
+    return Reply(doc, rows)
+
+
 # ---------------------------------------------------------------- personal notices
 
-NOTICE_TXT = {
-    "reminder": ("⏰ {m}분 뒤 시작: <b>{title}</b>\n🗓 {when}\n📍 {where}",
-                 "⏰ Starting in {m} minutes: <b>{title}</b>\n🗓 {when}\n📍 {where}"),
-    "rate_q": ("「{title}」 어떠셨어요? 1~5점으로 평가해 주세요.", "How was “{title}”? Please rate it from 1 to 5."),
-    "moved": ("📌 내 일정의 세션이 변경됐어요: <b>{title}</b>\n🗓 {when}\n📍 {where}",
-              "📌 A session in your agenda has changed: <b>{title}</b>\n🗓 {when}\n📍 {where}"),
-    "dropped": ("📌 내 일정의 세션이 프로그램에서 빠졌어요: <b>{title}</b>",
-                "📌 A session in your agenda was removed from the programme: <b>{title}</b>"),
-}
-
-
 def _t(key: str, lang: str, **kw: object) -> str:
-    ko, en = NOTICE_TXT[key]
-    return (ko if lang == "ko" else en).format(**kw)
+    return text(f"notice.{key}", lang, **kw)
 
 
 def session_bits(kb: Knowledge, session: Session, lang: str) -> dict[str, str]:
@@ -182,13 +224,13 @@ def change_notices(old: Knowledge, new: Knowledge, agenda_rows: Iterable[dict[st
             continue
         lang = row["lang"] or "en"
         if after is None:
-            kind, text = "dropped", _t("dropped", lang, title=html.escape(before.title.get(lang), quote=False))
+            kind, body = "dropped", _t("dropped", lang, title=html.escape(before.title.get(lang), quote=False))
         elif _shape(before) != _shape(after):
-            kind, text = "moved", _t("moved", lang, **session_bits(new, after, lang))
+            kind, body = "moved", _t("moved", lang, **session_bits(new, after, lang))
         else:
             continue
         change = repr((_shape(before), _shape(after) if after else None)).encode()
-        out.append(ChangeNotice(row["user_id"], before.id, kind, hashlib.sha1(change).hexdigest()[:16], lang, text))
+        out.append(ChangeNotice(row["user_id"], before.id, kind, hashlib.sha1(change).hexdigest()[:16], lang, body))
     return out
 
 

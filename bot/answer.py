@@ -1,9 +1,11 @@
 """Question → reply: the one place where a typed question becomes an answer.
 
 `Brain` holds one knowledge base and its index (immutable; a reload builds a new Brain and swaps the
-reference, so a question in flight finishes on the old one). `ask()` picks the reply language, answers
-time questions (now/next/today/tomorrow) from the clock, otherwise asks the matcher, renders the
-outcome and reports unanswered questions to a sink (the store, or a list in tests).
+reference, so a question in flight finishes on the old one). `ask()` reads the question once into a
+`Query` (bot/search.py), picks the reply language, answers time questions (now/next/today/tomorrow)
+from the clock, otherwise ranks the entries and `decide`s, renders the outcome and reports unanswered
+questions to a sink (the store, or a list in tests). `Brain.load` reads the index from the on-disk
+cache when nothing it depends on changed (bot/cache.py).
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from typing import Protocol
 
 from bot import normalize as N
 from bot import pages
-from bot.config import Matching
-from bot.knowledge import Knowledge, day_label, load_knowledge
+from bot.cache import IndexCache, cache_key, load_knowledge_once
+from bot.config import Config, Matching
+from bot.knowledge import Knowledge, day_label
 from bot.render import Button, Doc, Reply, render_entry
-from bot.search import LIGHT, Index, Match, Result
+from bot.search import CANDIDATES, LIGHT, OTHER_EDITION, Index, Outcome, Query, Ranked, decide
+from bot.texts import pick_lang
 
 MAX_QUESTION = 1000  # characters; longer messages are refused politely
 
@@ -90,9 +94,13 @@ _GENERIC = _normalised_set(_GENERIC_RAW) | LIGHT
 _TIME_KEYS = tuple(sorted({k for keys in _TIME_WORDS.values() for k in keys}, key=len, reverse=True))
 
 
-def event_day(text: str, days: tuple[date, ...]) -> date | None:
+def _query(question: Query | str) -> Query:
+    return question if isinstance(question, Query) else Query.parse(question)
+
+
+def event_day(question: Query | str, days: tuple[date, ...]) -> date | None:
     """The day of the event a question names (9월 19일, 19일, the 20th, Wednesday, 첫날, last day…)."""
-    lowered = N.nfc(text).lower()
+    lowered = _query(question).lowered
     for key, index in _ORDINAL_DAY.items():
         if key in lowered:
             return days[index]
@@ -113,77 +121,111 @@ def event_day(text: str, days: tuple[date, ...]) -> date | None:
     return None
 
 
-def _generic_rest(text: str) -> bool:
+def generic_rest(question: Query | str) -> bool:
     """True if, without time and date words, the question only has generic schedule words left."""
-    lowered = N.nfc(text).lower()
+    lowered = _query(question).lowered
     for key in _TIME_KEYS:
         lowered = lowered.replace(key, " ")
     for key in _ORDINAL_DAY:
         lowered = lowered.replace(key, " ")
     lowered = _DATE_WORDS.sub(" ", lowered)
-    return all(w in _GENERIC for w in N.normalize(lowered).split())
+    return all(w in _GENERIC for w in N.normalize(lowered).split())  # what is left, read by the same rules
 
 
-def time_intent(text: str) -> str | None:
-    """'now' | 'next' | 'today' | 'tomorrow' | 'yesterday' when the question is only about that time."""
-    words = N.normalize(text).split()
+def time_intent(question: Query | str, generic: bool | None = None) -> str | None:
+    """'now' | 'next' | 'today' | 'tomorrow' | 'yesterday' when the question is only about that time.
+    `generic`: :func:`generic_rest` of the question, if already known."""
+    query = _query(question)
+    words = query.rules
     if not words or len(words) > 8:
         return None
     joined = " " + " ".join(words) + " "
-    lowered = " " + N.nfc(text).lower() + " "
+    lowered = " " + query.lowered + " "
     for intent, keys in _TIME_WORDS.items():
         if any(f" {k}" in joined or f" {k}" in lowered for k in keys):
-            return intent if _generic_rest(text) else None
+            return intent if (generic_rest(query) if generic is None else generic) else None
     return None
 
 
 class Brain:
-    def __init__(self, kb: Knowledge, matching: Matching, sink: UnansweredSink | None = None) -> None:
+    def __init__(self, kb: Knowledge, matching: Matching, sink: UnansweredSink | None = None,
+                 index: Index | None = None) -> None:
         self.kb = kb
-        self.index = Index(kb, matching)
+        self.matching = matching
+        self.index = index if index is not None else Index(kb, matching)
         self.sink = sink
 
     @classmethod
-    def load(cls, directory: Path, matching: Matching, sink: UnansweredSink | None = None) -> "Brain":
-        return cls(load_knowledge(directory), matching, sink)
+    def load(cls, directory: Path, matching: Matching, sink: UnansweredSink | None = None,
+             cache_dir: Path | None = None) -> Brain:
+        """Load and check the knowledge base (KnowledgeError if it is wrong) and build its index, or read
+        the index from `cache_dir` when the same files were indexed with the same settings and code."""
+        kb, digest = load_knowledge_once(directory)
+        if cache_dir is None or digest is None:
+            return cls(kb, matching, sink)
+        cache = IndexCache(cache_dir)
+        key = cache_key(digest, matching)
+        index = cache.get(key)
+        if index is not None:
+            return cls(kb, matching, sink, index.attach(kb, matching))
+        brain = cls(kb, matching, sink)
+        cache.put(key, brain.index)
+        return brain
 
-    def language(self, text: str, preferred: str | None) -> str:
-        if preferred in ("ko", "en"):
-            return preferred
-        return N.detect_lang(text) or "en"
+    @classmethod
+    def from_config(cls, config: Config, sink: UnansweredSink | None = None) -> Brain:
+        """`load` with the configured knowledge folder and matching, cached in ``<data_dir>/cache``."""
+        return cls.load(config.knowledge_dir, config.matching, sink, cache_dir=config.data_dir / "cache")
+
+    def parse(self, text: str) -> Query:
+        """The question read once, by this brain's index (see :class:`bot.search.Query`)."""
+        return Query.parse(text, self.index)
+
+    def language(self, query: Query, preferred: str | None) -> str:
+        return pick_lang(preferred, query.lang)
+
+    def match(self, question: Query | str) -> Outcome:
+        """What the matcher makes of a question: another edition, or :func:`decide` on its ranking."""
+        query = question if isinstance(question, Query) else self.parse(question)
+        if query.other_time:  # whatever it would match: the knowledge base describes one edition
+            return OTHER_EDITION
+        return decide(self.index.rank(query, limit=CANDIDATES), self.matching)
 
     def ask(self, text: str, now: datetime, lang: str | None = None, saved: frozenset[str] = frozenset()) -> Answer:
         """Answer `text`. `lang` is the user's chosen language (None: the question's); `saved` are the
         session ids in the user's agenda (for the ☆/★ buttons)."""
         text = text or ""
-        lang = self.language(text, lang)
-        if len(text) > MAX_QUESTION:
+        if len(text) > MAX_QUESTION:  # refused before anything reads it
+            lang = lang if lang in ("ko", "en") else N.detect_lang(text) or "en"
             return Answer(text, lang, "too_long", Reply(Doc().add(pages.msg("too_long", lang))))
-        if not N.clean(text):
+        query = self.parse(text)
+        lang = self.language(query, lang)
+        if not query.cleaned:
             return Answer(text, lang, "empty", Reply(Doc().add(pages.msg("empty", lang)), pages.menu_buttons(lang)))
-        intent = time_intent(text)
+        generic = generic_rest(query)
+        intent = time_intent(query, generic)
         if intent:
             return Answer(text, lang, "time", self.time_reply(intent, now, lang, saved))
-        day = event_day(text, self.kb.event.days)
-        if day is not None and len(text) <= 80 and _generic_rest(text):
+        day = event_day(query, self.kb.event.days)
+        if day is not None and len(text) <= 80 and generic:
             entry_id = f"day:{day.isoformat()}"
             return Answer(text, lang, "answer", self.entry_reply(entry_id, lang, saved), entry_id, 100.0, [entry_id])
-        result = self.index.search(text)
-        return self.from_result(text, lang, result, now, saved)
+        return self.reply_to(text, lang, self.match(query), now, saved)
 
-    def from_result(self, text: str, lang: str, result: Result, now: datetime,
-                    saved: frozenset[str] = frozenset()) -> Answer:
-        ids = [c.entry_id for c in result.candidates]
-        best = result.best
-        if result.outcome == "answer" and best:
+    def reply_to(self, text: str, lang: str, outcome: Outcome, now: datetime,
+                 saved: frozenset[str] = frozenset()) -> Answer:
+        """The answer for a matcher outcome (an unanswered question is reported to the sink)."""
+        ids = [c.entry_id for c in outcome.candidates]
+        best = outcome.best
+        if outcome.kind == "answer" and best:
             return Answer(text, lang, "answer", self.entry_reply(best.entry_id, lang, saved), best.entry_id,
                           best.score, ids)
-        if result.outcome == "ambiguous":
-            return Answer(text, lang, "ambiguous", self.did_you_mean(result.candidates, lang), None,
+        if outcome.kind == "ambiguous":
+            return Answer(text, lang, "ambiguous", self.did_you_mean(outcome.candidates, lang), None,
                           best.score if best else None, ids)
         if self.sink is not None:
             self.sink.record_unanswered(text, lang, ids, now)
-        if result.reason == "other_time":
+        if outcome.reason == "other_time":
             ev = self.kb.event
             dates = f"{day_label(ev.start_date, lang)} – {day_label(ev.end_date, lang)}"
             doc = Doc().add(pages.msg("other_edition", lang, event=ev.name.get(lang), dates=dates,
@@ -211,9 +253,9 @@ class Brain:
             buttons = [pages.back_row(lang)]
         return Reply(doc, buttons, location=location, entry_id=entry_id)
 
-    def did_you_mean(self, candidates: tuple[Match, ...], lang: str) -> Reply:
+    def did_you_mean(self, candidates: tuple[Ranked, ...], lang: str) -> Reply:
         rows = []
-        for c in candidates[:3]:
+        for c in candidates[:CANDIDATES]:
             entry = self.kb.entry(c.entry_id)
             if entry:
                 rows.append([Button(entry.title.get(lang)[:60], data=f"a:{entry.id}")])

@@ -20,18 +20,22 @@ imports `telegram`.
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
+import re
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Awaitable, Callable, Iterator
 
 from aiolimiter import AsyncLimiter
 
 from bot.agenda import Outgoing, Skip, notice_message
 from bot.knowledge import Knowledge
-from bot.store import Announcement, Store
+from bot.render import Button
+from bot.store import Announcement, Store, shown
+from bot.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -381,12 +385,76 @@ class NoticeSender:
             return "sent"
 
 
+# ---------------------------------------------------------------- what staff and subscribers read
+
+AUDIENCES = {"all": "all", "전체": "all", "ko": "ko", "korean": "ko", "한국어": "ko", "en": "en", "english": "en",
+             "영어": "en"}
+
+
+def parse_broadcast(command: str) -> tuple[str, str, str]:
+    """`/broadcast [audience]\\nKO: …\\nEN: …` → (audience, text_ko, text_en)."""
+    body = re.sub(r"^/broadcast(@\w+)?", "", command or "", count=1).strip()
+    audience = "all"
+    head = body.split(None, 1)
+    if head and head[0].lower() in AUDIENCES:
+        audience = AUDIENCES[head[0].lower()]
+        body = head[1] if len(head) > 1 else ""
+    parts = re.split(r"(?i)(?:^|(?<=\s))(KO|EN)\s*:\s*", body)
+    if len(parts) == 1:
+        return audience, body.strip(), body.strip()
+    texts = {"ko": "", "en": ""}
+    for key, value in zip(parts[1::2], parts[2::2]):
+        texts[key.lower()] = value.strip()
+    return audience, texts["ko"], texts["en"]
+
+
+def announcement_html(ann: Announcement, lang: str) -> str:
+    """An announcement as a subscriber reads it (HTML)."""
+    return f"{text('announce.head', lang)}\n{html.escape(ann.text_for(lang), quote=False)}"
+
+
+def announcements_html(recent: list[Announcement], lang: str, tz: tzinfo) -> str:
+    """/announcements: the latest announcements with their time (HTML)."""
+    return "\n\n".join(f"{announcement_html(a, lang)}\n<i>{shown(a.created_at, tz)}</i>" for a in recent)
+
+
+def preview_html(ann: Announcement, lang: str = "en") -> str:
+    """What staff see before confirming (HTML): the text in both languages, or that a message is copied."""
+    audience = html.escape(ann.audience)
+    if ann.copy_chat_id and ann.copy_message_id:
+        return text("staff.preview_copy", lang, id=ann.id, audience=audience)
+    return text("staff.preview_text", lang, id=ann.id, audience=audience,
+                ko=html.escape(ann.text_for("ko"), quote=False), en=html.escape(ann.text_for("en"), quote=False))
+
+
+def preview_buttons(ann_id: int, lang: str = "en") -> list[list[Button]]:
+    return [[Button(text("staff.confirm_button", lang), data=f"bc:ok:{ann_id}"),
+             Button(text("staff.cancel_button", lang), data=f"bc:no:{ann_id}")]]
+
+
+def stop_buttons(ann_id: int, lang: str = "en") -> list[list[Button]]:
+    return [[Button(text("staff.stop_button", lang), data=f"bc:x:{ann_id}")]]
+
+
+def broadcasts_html(rows: list[tuple[Announcement, dict]], lang: str = "en") -> tuple[str, list[list[Button]]]:
+    """/broadcasts: one line per recent announcement with its delivery counts (HTML), and a cancel
+    button for each one still running."""
+    lines, buttons = [], []
+    for ann, counts in rows:
+        snippet = html.escape((ann.text_en or ann.text_ko or text("staff.copied_message", lang))[:40], quote=False)
+        lines.append(text("staff.broadcast_line", lang, id=ann.id, status=ann.status, audience=ann.audience,
+                          sent=counts["sent"], total=counts["total"], blocked=counts["blocked"],
+                          failed=counts["failed"], snippet=snippet))
+        if ann.status in ("queued", "sending", "draft"):
+            buttons.append([Button(text("staff.cancel_id_button", lang, id=ann.id), data=f"bc:x:{ann.id}")])
+    return "\n".join(lines) or text("staff.no_broadcasts", lang), buttons
+
+
 def progress_text(ann: Announcement, counts: dict, final: bool, lang: str = "en") -> str:
+    """The staff's progress message of a running (or finished) announcement."""
     done = counts.get("sent", 0) + counts.get("blocked", 0) + counts.get("failed", 0)
-    if lang == "ko":
-        head = f"📣 공지 #{ann.id} " + ("완료" if final and ann.status != "cancelled" else "취소됨" if final else "발송 중")
-        return (f"{head}\n보냄 {counts.get('sent', 0)} · 남음 {counts.get('pending', 0)} · 차단 {counts.get('blocked', 0)}"
-                f" · 실패 {counts.get('failed', 0)} (전체 {counts.get('total', 0)}, 처리 {done})")
-    head = f"📣 Announcement #{ann.id} " + ("done" if final and ann.status != "cancelled" else "cancelled" if final else "sending")
-    return (f"{head}\nsent {counts.get('sent', 0)} · remaining {counts.get('pending', 0)} · blocked {counts.get('blocked', 0)}"
-            f" · failed {counts.get('failed', 0)} (of {counts.get('total', 0)}, {done} processed)")
+    state = ("done" if ann.status != "cancelled" else "cancelled") if final else "sending"
+    return (text(f"progress.{state}", lang, id=ann.id) + "\n"
+            + text("progress.counts", lang, sent=counts.get("sent", 0), pending=counts.get("pending", 0),
+                   blocked=counts.get("blocked", 0), failed=counts.get("failed", 0), total=counts.get("total", 0),
+                   done=done))

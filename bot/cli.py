@@ -83,7 +83,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     try:
-        brain = Brain.load(cfg.knowledge_dir, cfg.matching)
+        brain = Brain.from_config(cfg)
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -106,6 +106,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.cache import load_knowledge_once
     from bot.ops import DataLock, check_token, describe_api_error, prepare_data_dir
     from handlers.app import run
 
@@ -116,7 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     lock = DataLock(prepare_data_dir(cfg.data_dir)).acquire()  # held until this process ends
     try:
         try:
-            load_knowledge(cfg.knowledge_dir)
+            load_knowledge_once(cfg.knowledge_dir)  # remembered: the bot is built on this parse, not a second one
         except KnowledgeError as exc:
             print(exc, file=sys.stderr)
             return 1

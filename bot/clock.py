@@ -50,6 +50,16 @@ class Clock:
             return self._start_at
         return self._start_at + timedelta(seconds=time.monotonic() - self._started_mono)
 
+    def set(self, when: datetime) -> None:
+        """Move the clock to `when` (tests and demos): a frozen clock stays there, a running one runs on
+        from there. The bot does not notice by itself: jobs computed from the clock must be rebuilt."""
+        self._start_at = when.astimezone(self.tz)
+        self._started_mono = time.monotonic()
+
+    def advance(self, delta: timedelta) -> None:
+        """Move the clock forward (or back, with a negative `delta`) by `delta`."""
+        self.set(self.now() + delta)
+
     def offset(self) -> timedelta:
         """How far the clock is ahead of real time (zero when not overridden)."""
         if self._start_at is None:

@@ -11,8 +11,9 @@ venue, award, programme day) becomes an answerable `Entry`, so a fact is written
 from __future__ import annotations
 
 import difflib
+import functools
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -35,245 +36,9 @@ class KnowledgeError(Exception):
                          + "\n".join(str(p) for p in self.problems))
 
 
-# ---------------------------------------------------------------- the model
-
-
-@dataclass(frozen=True)
-class Text:
-    ko: str
-    en: str
-
-    def get(self, lang: str) -> str:
-        return self.ko if lang == "ko" else self.en
-
-
-@dataclass(frozen=True)
-class Questions:
-    ko: tuple[str, ...] = ()
-    en: tuple[str, ...] = ()
-
-    def all(self) -> tuple[str, ...]:
-        return self.ko + self.en
-
-
-@dataclass(frozen=True)
-class Contact:
-    name: Text
-    organisation: Text
-    phone: str
-
-
-@dataclass(frozen=True)
-class Event:
-    name: Text
-    short_name: str
-    start_date: date
-    end_date: date
-    timezone: ZoneInfo
-    contact: Contact
-    opening_hours: Text | None = None
-
-    @property
-    def days(self) -> tuple[date, ...]:
-        n = (self.end_date - self.start_date).days + 1
-        return tuple(self.start_date + timedelta(days=i) for i in range(n))
-
-
-@dataclass(frozen=True)
-class Venue:
-    id: str
-    name: Text
-    address: Text | None = None
-    latitude: float | None = None
-    longitude: float | None = None
-    description: Text | None = None
-    aliases: tuple[str, ...] = ()
-    questions: Questions = Questions()
-
-
-@dataclass(frozen=True)
-class Pavilion:
-    id: str
-    name: Text
-    venue: str
-    description: Text | None = None
-    aliases: tuple[str, ...] = ()
-    questions: Questions = Questions()
-
-
-@dataclass(frozen=True)
-class Speaker:
-    id: str
-    name: Text
-    title: Text
-    topic: Text | None = None
-    quote: Text | None = None
-    aliases: tuple[str, ...] = ()
-    questions: Questions = Questions()
-
-
-@dataclass(frozen=True)
-class Session:
-    id: str
-    days: tuple[date, ...]
-    title: Text
-    start: time | None = None
-    end: time | None = None
-    venue: str | None = None
-    room: Text | None = None
-    speakers: tuple[str, ...] = ()
-    kind: str | None = None
-    description: Text | None = None
-    aliases: tuple[str, ...] = ()
-    questions: Questions = Questions()
-
-    def starts_at(self, day: date, tz: ZoneInfo) -> datetime | None:
-        return datetime.combine(day, self.start, tz) if self.start else None
-
-    def ends_at(self, day: date, tz: ZoneInfo) -> datetime | None:
-        return datetime.combine(day, self.end, tz) if self.end else None
-
-
-@dataclass(frozen=True)
-class Winner:
-    work: Text
-    team: str | None = None
-    group: Text | None = None
-    total_works: int | None = None
-
-
-@dataclass(frozen=True)
-class Award:
-    id: str
-    competition: Text
-    prize: Text
-    category: Text | None = None
-    honour: Text | None = None
-    amount_krw: int | None = None
-    note: Text | None = None
-    winners: tuple[Winner, ...] = ()
-    aliases: tuple[str, ...] = ()
-    questions: Questions = Questions()
-
-
-@dataclass(frozen=True)
-class Faq:
-    id: str
-    questions: Questions
-    answer: Text
-    topic: str | None = None
-    keywords: tuple[str, ...] = ()
-    title: Text | None = None  # a short label for buttons and inline results (default: the first question)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """Something the bot can answer: a FAQ entry or a structured item.
-
-    `kind` is one of faq, session, speaker, pavilion, venue, award, day; `ref` is the item (or the date
-    for a day). `questions` are the example questions and names the matcher indexes.
-    """
-
-    id: str
-    kind: str
-    topic: str
-    questions: Questions
-    keywords: tuple[str, ...]
-    ref: Any
-    title: Text
-
-    def facts(self) -> tuple[str, ...]:
-        """The texts of the item behind the entry (a FAQ answer, a session's description, a speaker's
-        title and quote, an award's winners…), both languages: what the answer says, as opposed to the
-        questions that ask for it. Example questions, aliases and ids are not facts."""
-        out: list[str] = []
-
-        def walk(value: Any) -> None:
-            if isinstance(value, Text):
-                out.extend((value.ko, value.en))
-            elif isinstance(value, tuple):
-                for v in value:
-                    walk(v)
-            elif hasattr(value, "__dataclass_fields__") and not isinstance(value, Questions):
-                for name in value.__dataclass_fields__:
-                    if name not in ("id", "aliases", "questions", "venue", "speakers", "days"):
-                        walk(getattr(value, name))
-
-        walk(self.ref)
-        return tuple(t for t in out if t)
-
-
-@dataclass(frozen=True)
-class Knowledge:
-    event: Event
-    venues: tuple[Venue, ...]
-    pavilions: tuple[Pavilion, ...]
-    speakers: tuple[Speaker, ...]
-    sessions: tuple[Session, ...]
-    awards: tuple[Award, ...]
-    faq: tuple[Faq, ...]
-    synonyms: tuple[tuple[str, ...], ...] = ()
-    entries: tuple[Entry, ...] = ()
-    by_id: dict[str, Entry] = field(default_factory=dict, compare=False)
-    # file name → what it defines: entry ids, "event", "synonyms:<first word>" (a reload checks what would go)
-    sources: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
-
-    def entry(self, entry_id: str) -> Entry | None:
-        return self.by_id.get(entry_id)
-
-    def speaker(self, speaker_id: str) -> Speaker | None:
-        return next((s for s in self.speakers if s.id == speaker_id), None)
-
-    def venue(self, venue_id: str | None) -> Venue | None:
-        return next((v for v in self.venues if v.id == venue_id), None)
-
-    def session(self, session_id: str) -> Session | None:
-        return next((s for s in self.sessions if s.id == session_id), None)
-
-    def sessions_on(self, day: date) -> list[Session]:
-        """Sessions of a day: timed ones by start time first, then the all-day ones in file order."""
-        todays = [s for s in self.sessions if day in s.days]
-        return sorted(todays, key=lambda s: (s.start is None, s.start or time(0)))
-
-    def summary(self) -> str:
-        return (f"{len(self.entries)} answerable entries ({len(self.faq)} FAQ), {len(self.sessions)} sessions, "
-                f"{len(self.speakers)} speakers, {len(self.venues)} venues, {len(self.pavilions)} pavilions, "
-                f"{len(self.awards)} awards")
-
-
-# ---------------------------------------------------------------- reading and checking
-
-
-class _Reader:
-    """Checks one item of one file and collects problems with file, line and field."""
-
-    def __init__(self, doc: Document, path: tuple, label: str, problems: list[Problem]) -> None:
-        self.doc, self.path, self.label, self.problems = doc, path, label, problems
-
-    def field_name(self, sub: tuple) -> str:
-        return ".".join([self.label] + [str(p) if not isinstance(p, int) else f"[{p + 1}]" for p in sub]).replace(".[", "[")
-
-    def problem(self, sub: tuple, message: str) -> None:
-        self.problems.append(Problem(self.doc.file, self.doc.line(self.path + sub), self.field_name(sub), message))
-
-    def item(self, value: Any, fields: dict[str, tuple[Callable, bool]]) -> dict[str, Any] | None:
-        if not isinstance(value, dict):
-            self.problem((), f"each entry must be a group of 'field: value' lines, got {_kind(value)}")
-            return None
-        out: dict[str, Any] = {}
-        for key in value:
-            if key not in fields:
-                guess = difflib.get_close_matches(str(key), fields, n=1)
-                hint = f" — did you mean '{guess[0]}'?" if guess else f" (allowed: {', '.join(fields)})"
-                self.problem((key,), f"unknown field '{key}'{hint}")
-        for name, (check, required) in fields.items():
-            raw = value.get(name)
-            if raw is None or raw == "" or raw == []:
-                if required:
-                    self.problem((name,) if name in value else (), f"'{name}' is required and missing")
-                continue
-            out[name] = check(self, (name,), raw)
-        return out
+# ---------------------------------------------------------------- checks of single values
+# Each reads one raw YAML value, reports what is wrong with it (file, line, field) and returns the value
+# for the model, or None. The model below names the check of each of its fields.
 
 
 def _kind(value: Any) -> str:
@@ -422,7 +187,7 @@ def _timezone(r: _Reader, sub: tuple, v: Any) -> ZoneInfo | None:
 
 def _contact(r: _Reader, sub: tuple, v: Any) -> Contact | None:
     inner = _Reader(r.doc, r.path + sub, r.field_name(sub), r.problems)
-    d = inner.item(v, {"name": (_text, True), "organisation": (_text, True), "phone": (_str, True)})
+    d = inner.item(v, _schema(Contact))
     if not d or None in (d.get("name"), d.get("organisation"), d.get("phone")):
         return None
     return Contact(**d)
@@ -435,37 +200,276 @@ def _winners(r: _Reader, sub: tuple, v: Any) -> tuple[Winner, ...]:
     out = []
     for i, item in enumerate(v):
         inner = _Reader(r.doc, r.path + sub + (i,), r.field_name(sub + (i,)), r.problems)
-        d = inner.item(item, {"work": (_text, True), "team": (_str, False), "group": (_text, False),
-                              "total_works": (_whole, False)})
+        d = inner.item(item, _schema(Winner))
         if d and d.get("work"):
             out.append(Winner(**d))
     return tuple(out)
 
 
-COMMON = {"aliases": (_str_list, False), "questions": (_questions, False)}
-SCHEMAS: dict[str, dict[str, tuple[Callable, bool]]] = {
-    "venues": {"id": (_id, True), "name": (_text, True), "address": (_text, False),
-               "latitude": (_number(-90, 90), False), "longitude": (_number(-180, 180), False),
-               "description": (_text, False), **COMMON},
-    "pavilions": {"id": (_id, True), "name": (_text, True), "venue": (_id, True), "description": (_text, False),
-                  **COMMON},
-    "speakers": {"id": (_id, True), "name": (_text, True), "title": (_text, True), "topic": (_text, False),
-                 "quote": (_text, False), **COMMON},
-    "sessions": {"id": (_id, True), "days": (_dates, True), "title": (_text, True), "start": (_time, False),
-                 "end": (_time, False), "venue": (_id, False), "room": (_text, False),
-                 "speakers": (_str_list, False), "kind": (_choice(SESSION_KINDS), False),
-                 "description": (_text, False), **COMMON},
-    "awards": {"id": (_id, True), "competition": (_text, True), "prize": (_text, True), "category": (_text, False),
-               "honour": (_text, False), "amount_krw": (_whole, False), "note": (_text, False),
-               "winners": (_winners, False), **COMMON},
-    "faq": {"id": (_id, True), "title": (_text, False), "topic": (_choice(TOPICS), False),
-            "questions": (_questions, True), "keywords": (_str_list, False), "answer": (_text, True)},
-}
-EVENT_SCHEMA = {"name": (_text, True), "short_name": (_str, True), "start_date": (_date, True),
-                "end_date": (_date, True), "timezone": (_timezone, True), "contact": (_contact, True),
-                "opening_hours": (_text, False)}
+def checked(check: Callable, default: Any = MISSING) -> Any:
+    """A field of the model read from the files with `check`; a field without a default is required."""
+    return field(metadata={"check": check}) if default is MISSING else field(default=default, metadata={"check": check})
+
+
+@functools.cache
+def _schema(model: type, order: tuple[str, ...] | None = None) -> dict[str, tuple[Callable, bool]]:
+    """What the files may say about `model`: field -> (check, required), from the model's declarations
+    (`order`: the order organisers see in 'allowed: ...', when it differs from the declaration order)."""
+    spec = {f.name: (f.metadata["check"], f.default is MISSING and f.default_factory is MISSING)
+            for f in fields(model)}
+    if order is None:
+        return spec
+    assert sorted(order) == sorted(spec), (model, order)
+    return {name: spec[name] for name in order}
+
+
+# ---------------------------------------------------------------- the model
+
+
+@dataclass(frozen=True)
+class Text:
+    ko: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.ko if lang == "ko" else self.en
+
+
+@dataclass(frozen=True)
+class Questions:
+    ko: tuple[str, ...] = ()
+    en: tuple[str, ...] = ()
+
+    def all(self) -> tuple[str, ...]:
+        return self.ko + self.en
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: Text = checked(_text)
+    organisation: Text = checked(_text)
+    phone: str = checked(_str)
+
+
+@dataclass(frozen=True)
+class Event:
+    name: Text = checked(_text)
+    short_name: str = checked(_str)
+    start_date: date = checked(_date)
+    end_date: date = checked(_date)
+    timezone: ZoneInfo = checked(_timezone)
+    contact: Contact = checked(_contact)
+    opening_hours: Text | None = checked(_text, None)
+
+    @property
+    def days(self) -> tuple[date, ...]:
+        n = (self.end_date - self.start_date).days + 1
+        return tuple(self.start_date + timedelta(days=i) for i in range(n))
+
+
+@dataclass(frozen=True)
+class Venue:
+    id: str = checked(_id)
+    name: Text = checked(_text)
+    address: Text | None = checked(_text, None)
+    latitude: float | None = checked(_number(-90, 90), None)
+    longitude: float | None = checked(_number(-180, 180), None)
+    description: Text | None = checked(_text, None)
+    aliases: tuple[str, ...] = checked(_str_list, ())
+    questions: Questions = checked(_questions, Questions())
+
+
+@dataclass(frozen=True)
+class Pavilion:
+    id: str = checked(_id)
+    name: Text = checked(_text)
+    venue: str = checked(_id)
+    description: Text | None = checked(_text, None)
+    aliases: tuple[str, ...] = checked(_str_list, ())
+    questions: Questions = checked(_questions, Questions())
+
+
+@dataclass(frozen=True)
+class Speaker:
+    id: str = checked(_id)
+    name: Text = checked(_text)
+    title: Text = checked(_text)
+    topic: Text | None = checked(_text, None)
+    quote: Text | None = checked(_text, None)
+    aliases: tuple[str, ...] = checked(_str_list, ())
+    questions: Questions = checked(_questions, Questions())
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str = checked(_id)
+    days: tuple[date, ...] = checked(_dates)
+    title: Text = checked(_text)
+    start: time | None = checked(_time, None)
+    end: time | None = checked(_time, None)
+    venue: str | None = checked(_id, None)
+    room: Text | None = checked(_text, None)
+    speakers: tuple[str, ...] = checked(_str_list, ())
+    kind: str | None = checked(_choice(SESSION_KINDS), None)
+    description: Text | None = checked(_text, None)
+    aliases: tuple[str, ...] = checked(_str_list, ())
+    questions: Questions = checked(_questions, Questions())
+
+    def starts_at(self, day: date, tz: ZoneInfo) -> datetime | None:
+        return datetime.combine(day, self.start, tz) if self.start else None
+
+    def ends_at(self, day: date, tz: ZoneInfo) -> datetime | None:
+        return datetime.combine(day, self.end, tz) if self.end else None
+
+
+@dataclass(frozen=True)
+class Winner:
+    work: Text = checked(_text)
+    team: str | None = checked(_str, None)
+    group: Text | None = checked(_text, None)
+    total_works: int | None = checked(_whole, None)
+
+
+@dataclass(frozen=True)
+class Award:
+    id: str = checked(_id)
+    competition: Text = checked(_text)
+    prize: Text = checked(_text)
+    category: Text | None = checked(_text, None)
+    honour: Text | None = checked(_text, None)
+    amount_krw: int | None = checked(_whole, None)
+    note: Text | None = checked(_text, None)
+    winners: tuple[Winner, ...] = checked(_winners, ())
+    aliases: tuple[str, ...] = checked(_str_list, ())
+    questions: Questions = checked(_questions, Questions())
+
+
+@dataclass(frozen=True)
+class Faq:
+    id: str = checked(_id)
+    questions: Questions = checked(_questions)
+    answer: Text = checked(_text)
+    topic: str | None = checked(_choice(TOPICS), None)
+    keywords: tuple[str, ...] = checked(_str_list, ())
+    title: Text | None = checked(_text, None)  # a label for buttons and inline results (default: the first question)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """Something the bot can answer: a FAQ entry or a structured item.
+
+    `kind` is one of faq, session, speaker, pavilion, venue, award, day; `ref` is the item (or the date
+    for a day). `questions` are the example questions and names the matcher indexes.
+    """
+
+    id: str
+    kind: str
+    topic: str
+    questions: Questions
+    keywords: tuple[str, ...]
+    ref: Any
+    title: Text
+
+    def facts(self) -> tuple[str, ...]:
+        """The texts of the item behind the entry (a FAQ answer, a session's description, a speaker's
+        title and quote, an award's winners…), both languages: what the answer says, as opposed to the
+        questions that ask for it. Example questions, aliases and ids are not facts."""
+        out: list[str] = []
+
+        def walk(value: Any) -> None:
+            if isinstance(value, Text):
+                out.extend((value.ko, value.en))
+            elif isinstance(value, tuple):
+                for v in value:
+                    walk(v)
+            elif hasattr(value, "__dataclass_fields__") and not isinstance(value, Questions):
+                for name in value.__dataclass_fields__:
+                    if name not in ("id", "aliases", "questions", "venue", "speakers", "days"):
+                        walk(getattr(value, name))
+
+        walk(self.ref)
+        return tuple(t for t in out if t)
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    event: Event
+    venues: tuple[Venue, ...]
+    pavilions: tuple[Pavilion, ...]
+    speakers: tuple[Speaker, ...]
+    sessions: tuple[Session, ...]
+    awards: tuple[Award, ...]
+    faq: tuple[Faq, ...]
+    synonyms: tuple[tuple[str, ...], ...] = ()
+    entries: tuple[Entry, ...] = ()
+    by_id: dict[str, Entry] = field(default_factory=dict, compare=False)
+    # file name → what it defines: entry ids, "event", "synonyms:<first word>" (a reload checks what would go)
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+    def entry(self, entry_id: str) -> Entry | None:
+        return self.by_id.get(entry_id)
+
+    def speaker(self, speaker_id: str) -> Speaker | None:
+        return next((s for s in self.speakers if s.id == speaker_id), None)
+
+    def venue(self, venue_id: str | None) -> Venue | None:
+        return next((v for v in self.venues if v.id == venue_id), None)
+
+    def session(self, session_id: str) -> Session | None:
+        return next((s for s in self.sessions if s.id == session_id), None)
+
+    def sessions_on(self, day: date) -> list[Session]:
+        """Sessions of a day: timed ones by start time first, then the all-day ones in file order."""
+        todays = [s for s in self.sessions if day in s.days]
+        return sorted(todays, key=lambda s: (s.start is None, s.start or time(0)))
+
+    def summary(self) -> str:
+        return (f"{len(self.entries)} answerable entries ({len(self.faq)} FAQ), {len(self.sessions)} sessions, "
+                f"{len(self.speakers)} speakers, {len(self.venues)} venues, {len(self.pavilions)} pavilions, "
+                f"{len(self.awards)} awards")
+
+
+# ---------------------------------------------------------------- reading and checking
+
+
+class _Reader:
+    """Checks one item of one file and collects problems with file, line and field."""
+
+    def __init__(self, doc: Document, path: tuple, label: str, problems: list[Problem]) -> None:
+        self.doc, self.path, self.label, self.problems = doc, path, label, problems
+
+    def field_name(self, sub: tuple) -> str:
+        return ".".join([self.label] + [str(p) if not isinstance(p, int) else f"[{p + 1}]" for p in sub]).replace(".[", "[")
+
+    def problem(self, sub: tuple, message: str) -> None:
+        self.problems.append(Problem(self.doc.file, self.doc.line(self.path + sub), self.field_name(sub), message))
+
+    def item(self, value: Any, fields: dict[str, tuple[Callable, bool]]) -> dict[str, Any] | None:
+        if not isinstance(value, dict):
+            self.problem((), f"each entry must be a group of 'field: value' lines, got {_kind(value)}")
+            return None
+        out: dict[str, Any] = {}
+        for key in value:
+            if key not in fields:
+                guess = difflib.get_close_matches(str(key), fields, n=1)
+                hint = f" — did you mean '{guess[0]}'?" if guess else f" (allowed: {', '.join(fields)})"
+                self.problem((key,), f"unknown field '{key}'{hint}")
+        for name, (check, required) in fields.items():
+            raw = value.get(name)
+            if raw is None or raw == "" or raw == []:
+                if required:
+                    self.problem((name,) if name in value else (), f"'{name}' is required and missing")
+                continue
+            out[name] = check(self, (name,), raw)
+        return out
+
+
 MODELS = {"venues": Venue, "pavilions": Pavilion, "speakers": Speaker, "sessions": Session, "awards": Award,
           "faq": Faq}
+SCHEMAS: dict[str, dict[str, tuple[Callable, bool]]] = {
+    key: _schema(model, ("id", "title", "topic", "questions", "keywords", "answer") if model is Faq else None)
+    for key, model in MODELS.items()}
+EVENT_SCHEMA = _schema(Event)
 TOP_KEYS = ("event",) + tuple(SCHEMAS) + ("synonyms",)
 
 

@@ -471,9 +471,15 @@ _KEY2JAMO: dict[str, str] = {**_KEYS, **{k.upper(): v for k, v in _KEYS.items()}
 _JAMO2KEY: dict[str, str] = {v: k for k, v in _KEYS.items()} | {v: k for k, v in _SHIFTED.items()}
 for _c, _parts in _SPLIT.items():
     _JAMO2KEY[_c] = "".join(_JAMO2KEY[p] for p in _parts)
-_QWERTY_TABLE: dict[int, str] = {code: "".join(_JAMO2KEY[j] for j in jam) for code, jam in _JAMO_TABLE.items()}
-for _j, _k in _JAMO2KEY.items():
-    _QWERTY_TABLE[ord(_j)] = _k
+
+
+@functools.cache
+def _qwerty_table() -> dict[int, str]:
+    """Syllable/jamo → keys (built on first use: only :func:`hangul_to_qwerty` needs it, not the bot)."""
+    table = {code: "".join(_JAMO2KEY[j] for j in jam) for code, jam in _JAMO_TABLE.items()}
+    for j, k in _JAMO2KEY.items():
+        table[ord(j)] = k
+    return table
 
 
 def _compose(cho: str, jung: str, jong: str) -> str:
@@ -552,7 +558,7 @@ def hangul_to_qwerty(text: str) -> str:
     ("해커톤" → "gozjxhs", "까" → "Rk"); other characters unchanged. Useful to build evaluation queries.
     For syllable strings ``qwerty_to_hangul(hangul_to_qwerty(s)) == s``.
     """
-    return text.translate(_QWERTY_TABLE)
+    return text.translate(_qwerty_table())
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import Callable
 
 from bot.answer import Brain
 from bot.knowledge import Knowledge, KnowledgeDiff, KnowledgeError, diff_knowledge
+from bot.texts import text
 
 log = logging.getLogger(__name__)
 
@@ -105,65 +106,56 @@ def _ids(ids: tuple[str, ...] | list[str]) -> str:
     return ", ".join(ids[:SHOWN]) + (f" … (+{len(ids) - SHOWN})" if len(ids) > SHOWN else "")
 
 
-def applied_text(new: Knowledge, diff: KnowledgeDiff, synonyms_changed: bool = False) -> str:
-    changes = diff.summary() if diff else "none"
-    return (f"✅ Knowledge reloaded: {new.summary()}.\nChanges: {changes}"
-            + ("\nSynonyms changed." if synonyms_changed else ""))
+def applied_text(new: Knowledge, diff: KnowledgeDiff, synonyms_changed: bool = False, lang: str = "en") -> str:
+    return (text("reload.applied", lang, summary=new.summary(), changes=diff.summary() if diff else "none")
+            + (text("reload.synonyms_changed", lang) if synonyms_changed else ""))
 
 
-def unchanged_text(kb: Knowledge) -> str:
-    return f"✅ Knowledge reloaded: {kb.summary()}.\nNo changes: the bot answers as before."
+def unchanged_text(kb: Knowledge, lang: str = "en") -> str:
+    return text("reload.unchanged", lang, summary=kb.summary())
 
 
-KEEPS = "The bot keeps answering from the last good version"
+def problems_text(exc: KnowledgeError, lang: str = "en") -> str:
+    more = len(exc.problems) - 30
+    return (text("reload.problems", lang, n=len(exc.problems), problems="\n".join(str(p) for p in exc.problems[:30]))
+            + (text("reload.more_problems", lang, n=more) if more > 0 else ""))
 
 
-def problems_text(exc: KnowledgeError) -> str:
-    return (f"⚠️ The knowledge files have {len(exc.problems)} problem(s). {KEEPS} until they are fixed:\n"
-            + "\n".join(str(p) for p in exc.problems[:30])
-            + (f"\n… and {len(exc.problems) - 30} more (python -m bot validate lists them all)"
-               if len(exc.problems) > 30 else ""))
+def error_text(exc: BaseException, lang: str = "en") -> str:
+    return text("reload.error", lang, error=f"{type(exc).__name__}: {str(exc)[:500]}")
 
 
-def error_text(exc: BaseException) -> str:
-    return (f"⚠️ The knowledge reload failed: {type(exc).__name__}: {str(exc)[:500]}. {KEEPS}. "
-            "Run `python -m bot validate` and see the bot's log for details.")
+def timeout_text(seconds: float, lang: str = "en") -> str:
+    return text("reload.timeout", lang, seconds=seconds)
 
 
-def timeout_text(seconds: float) -> str:
-    return (f"⚠️ Loading the knowledge files took more than {seconds:g} s and was abandoned. {KEEPS}. "
-            "Check for a very large file in the knowledge folder.")
+def busy_text(seconds: float, lang: str = "en") -> str:
+    return text("reload.busy", lang, seconds=seconds)
 
 
-def busy_text(seconds: float) -> str:
-    return (f"⏳ The previous knowledge load is still running ({seconds:.0f} s so far); no new load is started "
-            f"until it ends. {KEEPS}.")
-
-
-def hold_text(old: Knowledge, loss: Loss) -> str:
-    lines = ["⏸ Knowledge reload held: the new version would remove a lot. Nothing changes for attendees until "
-             "you choose."]
+def hold_text(old: Knowledge, loss: Loss, lang: str = "en") -> str:
+    lines = [text("reload.held", lang)]
     if loss.removed:
-        lines.append(f"Entries removed: {len(loss.removed)} of {loss.total}:")
+        lines.append(text("reload.held_removed", lang, n=len(loss.removed), total=loss.total))
         for ident in loss.removed[:SHOWN]:
             entry = old.entry(ident)
             lines.append(f"• {ident}" + (f" — {entry.title.en}" if entry else ""))
         if len(loss.removed) > SHOWN:
-            lines.append(f"… and {len(loss.removed) - SHOWN} more")
+            lines.append(text("reload.held_more", lang, n=len(loss.removed) - SHOWN))
     for name in loss.emptied:
-        lines.append(f"File emptied: {name} (had {len(old.sources[name])} item(s))")
+        lines.append(text("reload.held_emptied", lang, name=name, n=len(old.sources[name])))
     for name in loss.deleted:
-        lines.append(f"File removed: {name} (had {len(old.sources[name])} item(s))")
-    lines.append("If a file is still being saved, wait: a newer version replaces this one.")
+        lines.append(text("reload.held_deleted", lang, name=name, n=len(old.sources[name])))
+    lines.append(text("reload.held_wait", lang))
     return "\n".join(lines)
 
 
-def kept_text() -> str:
-    return f"✋ Kept the current knowledge; the held version was dropped. {KEEPS} until the files change again."
+def kept_text(lang: str = "en") -> str:
+    return text("reload.kept", lang)
 
 
-def superseded_text() -> str:
-    return "↪️ This held version was replaced by a newer reload; see the latest message."
+def superseded_text(lang: str = "en") -> str:
+    return text("reload.superseded", lang)
 
 
 # ---------------------------------------------------------------- the reload itself

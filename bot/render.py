@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Iterable, Union
 
-from bot.knowledge import Award, Entry, Knowledge, Pavilion, Session, Speaker, Text, Venue, day_label
+from bot.knowledge import Award, Entry, Knowledge, Pavilion, Session, Speaker, Venue, day_label
+from bot.texts import text, won  # noqa: F401  (won: re-exported)
 
 TELEGRAM_LIMIT = 4096
 
@@ -139,33 +140,10 @@ class Reply:
 
 # ---------------------------------------------------------------- the entry answers
 
-T = {
-    "speakers": Text("연사", "Speakers"),
-    "when": Text("일시", "When"),
-    "where": Text("장소", "Where"),
-    "time_tbc": Text("시간 미정(주최 측 공지 예정)", "time not announced"),
-    "all_day": Text("종일", "all day"),
-    "exhibitors": Text("참여", "Exhibitors"),
-    "topic": Text("주제", "Topic"),
-    "winners": Text("수상", "Winners"),
-    "prize_money": Text("상금", "Prize money"),
-    "more_works": Text("외 {n}점", "and {n} more"),
-    "total_works": Text("총 {n}점", "{n} works in all"),
-    "sessions_of": Text("참여 세션", "Sessions"),
-    "address": Text("주소", "Address"),
-}
-
 
 def t(key: str, lang: str, **kw: object) -> str:
-    return T[key].get(lang).format(**kw)
-
-
-def won(amount: int, lang: str) -> str:
-    if lang == "ko":
-        if amount % 10000 == 0:
-            return f"{amount // 10000:,}만원"
-        return f"{amount:,}원"
-    return f"KRW {amount:,}"
+    """A label of an answer: `render.<key>` of the catalogue (bot/texts.py)."""
+    return text(f"render.{key}", lang, **kw)
 
 
 def session_when(s: Session, lang: str) -> str:
@@ -257,7 +235,7 @@ def render_day(kb: Knowledge, d: date, lang: str) -> Doc:
         end = f"–{s.end:%H:%M}" if s.end else ("~" if lang == "ko" else "")
         doc.add(f"{s.start:%H:%M}{end} ", b(s.title.get(lang)))
     if allday:
-        doc.add(("시간 미정 · 종일" if lang == "ko" else "Time not announced / all day") + ":")
+        doc.add(t("all_day", lang) + ":")
         for s in allday:
             doc.add(f"• {s.title.get(lang)}")
     return doc

@@ -6,12 +6,16 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any, Iterable
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot import normalize as N
+from bot.knowledge import Knowledge
+from bot.store import shown
+from bot.texts import text
 
 
 @dataclass
@@ -63,10 +67,37 @@ def unanswered_csv(rows: Iterable[dict[str, Any]]) -> str:
                   ["count", "question", "lang", "variants", "best_candidates"])
 
 
-def stats_text(stats: dict[str, int], lang: str = "en") -> str:
+def stats_text(stats: dict[str, int], lang: str = "en", problem: str | None = None) -> str:
+    """/stats: users, subscribers, today's questions and the share answered; a database problem first."""
     share = f"{100 * stats['answered'] / stats['questions']:.0f}%" if stats["questions"] else "–"
-    if lang == "ko":
-        return (f"📊 사용자 {stats['users']} · 구독 {stats['subscribers']} · 차단 {stats['blocked']}\n"
-                f"오늘 질문 {stats['questions']} · 답변률 {share}")
-    return (f"📊 users {stats['users']} · subscribers {stats['subscribers']} · blocked {stats['blocked']}\n"
-            f"questions today {stats['questions']} · answered {share}")
+    body = text("stats", lang, users=stats["users"], subscribers=stats["subscribers"], blocked=stats["blocked"],
+                questions=stats["questions"], share=share)
+    return f"{text('staff.problem', lang, problem=problem)}\n\n{body}" if problem else body
+
+
+def unanswered_text(rows: list[dict[str, Any]], lang: str = "en", limit: int = 20) -> str:
+    """/unanswered: the last day's unanswered questions, grouped, most frequent first."""
+    groups = group_questions(rows)
+    if not groups:
+        return text("staff.unanswered_none", lang)
+    lines = [text("staff.unanswered_head", lang, questions=len(rows), groups=len(groups))]
+    for g in groups[:limit]:
+        more = text("staff.unanswered_variants", lang, n=len(g.variants) - 1) if len(g.variants) > 1 else ""
+        lines.append(text("staff.unanswered_line", lang, count=g.count, example=g.example) + more)
+    return "\n".join(lines)
+
+
+def ratings_text(kb: Knowledge, summary: Iterable[dict[str, Any]], comments: Iterable[dict[str, Any]],
+                 tz: tzinfo, lang: str = "en") -> str:
+    """/ratings: average and votes per session, then the latest comments."""
+    lines = [text("staff.ratings_head", lang)]
+    for row in summary:
+        s = kb.session(row["session_id"])
+        lines.append(text("staff.ratings_line", lang, average=row["average"], votes=row["votes"],
+                          title=s.title.en if s else row["session_id"]))
+    if len(lines) == 1:
+        lines.append(text("staff.ratings_none", lang))
+    lines.append(text("staff.comments_head", lang))
+    lines += [text("staff.comment_line", lang, at=shown(r["at"], tz), language=r["lang"], text=r["text"])
+              for r in comments] or [text("staff.comments_none", lang)]
+    return "\n".join(lines)

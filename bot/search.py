@@ -19,10 +19,18 @@ all vectorised with numpy and `rapidfuzz.process.cdist` (no Python loop over ent
    question may borrow words from several of them), discounted since it ignores word order and length;
    a word found only in the entry's answer (its facts) counts FACT_SIM of one found in its questions.
 
-An entry's score is the best of these. Outcomes (thresholds from config `matching`): ``answer`` (best ≥
-confident and clear of the best unrelated runner-up by `margin`), ``ambiguous`` (best ≥ ambiguous: up
-to 3 "did you mean" candidates), ``none`` — also, whatever the scores, for a question about another
-year or edition (WSCW 2019, 내년), since the knowledge base describes one event.
+An entry's score is the best of these. The shape follows rapidfuzz's `process.extract(query, choices,
+limit, score_cutoff)`:
+
+- :meth:`Query.parse` turns a question into one immutable :class:`Query` (cleaned, normalised, language,
+  the index's words, jamo, flags such as QWERTY) — once; everything downstream reads its fields;
+- :meth:`Index.rank` scores every entry for a query and returns the best as :class:`Ranked` (entry id,
+  score, related to the best?), best first;
+- :func:`decide` (pure) turns a ranking into an :class:`Outcome` (thresholds from config `matching`):
+  ``answer`` (best ≥ confident and clear of the best unrelated runner-up by `margin`), ``ambiguous``
+  (best ≥ ambiguous: the "did you mean" candidates), ``none``. A question about another year or
+  edition (WSCW 2019, 내년) is ``none`` whatever the scores (:data:`OTHER_EDITION`), since the knowledge
+  base describes one event.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from __future__ import annotations
 import functools
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,21 +102,43 @@ def light_weight(word: str) -> float:
 
 
 @dataclass(frozen=True)
-class Match:
+class Ranked:
+    """One entry of a ranking: its id, its score (0–100, one decimal) and whether it is about the same
+    thing as the best-ranked entry (:meth:`Index.related`; always False for the best itself)."""
+
     entry_id: str
     score: float
+    related: bool = False
 
 
 @dataclass(frozen=True)
-class Result:
-    outcome: str  # "answer" | "ambiguous" | "none"
-    candidates: tuple[Match, ...]  # best first, at most 3
-    query: str  # the normalised query
+class Outcome:
+    kind: str  # "answer" | "ambiguous" | "none"
+    candidates: tuple[Ranked, ...]  # best first
     reason: str | None = None  # why "none": "other_time" when the question is about another year/edition
 
     @property
-    def best(self) -> Match | None:
+    def best(self) -> Ranked | None:
         return self.candidates[0] if self.candidates else None
+
+
+OTHER_EDITION = Outcome("none", (), reason="other_time")
+CANDIDATES = 3  # entries a question is decided on (and "did you mean" offers at most)
+
+
+def decide(ranked: Sequence[Ranked], matching: Matching) -> Outcome:
+    """The outcome of a ranking (best first), by the thresholds of `matching`: ``answer`` when the best
+    scores at least `confident` and at least `margin` above the best runner-up that is not related to it;
+    ``ambiguous`` (the candidates scoring at least `ambiguous`) when the best scores at least
+    `ambiguous`; ``none`` otherwise (with all candidates, for the organisers' report)."""
+    cands = tuple(ranked)
+    if not cands or cands[0].score < matching.ambiguous:
+        return Outcome("none", cands)
+    rivals = [c.score for c in cands[1:] if not c.related]
+    runner_up = rivals[0] if rivals else 0.0
+    if cands[0].score >= matching.confident and cands[0].score - runner_up >= matching.margin:
+        return Outcome("answer", cands)
+    return Outcome("ambiguous", tuple(c for c in cands if c.score >= matching.ambiguous))
 
 
 def stem(word: str) -> str:
@@ -132,16 +163,63 @@ def prepare_query(text: str, known: dict[str, int] | frozenset[str] = frozenset(
     Once one word of the question is clearly Korean typed in Latin ("rhksfkaror"), the other Latin
     words that also type complete Hangul syllables and are not words the knowledge base knows follow
     it ("auc aud" → 몇 명): the keyboard was switched for the whole question."""
+    return _prepare(text, known)[0]
+
+
+def _prepare(text: str, known: dict[str, int] | frozenset[str]) -> tuple[str, bool]:
+    """:func:`prepare_query`, and whether any word was converted."""
     tokens = N.nfc(text).split()
     cores = [t.strip("?!.,~;:'\"()[]") for t in tokens]
     latin = [bool(c) and c.isascii() and c.isalpha() for c in cores]
-    sure = [is_latin and N.looks_like_mistyped_hangul(c) for c, is_latin in zip(cores, latin)]
+    sure = [is_latin and N.looks_like_mistyped_hangul(c) for c, is_latin in zip(cores, latin, strict=True)]
     out = []
-    for token, core, is_latin, is_sure in zip(tokens, cores, latin, sure):
+    converted = False
+    for token, core, is_latin, is_sure in zip(tokens, cores, latin, sure, strict=True):
         follows = (is_latin and any(sure) and core.lower() not in known and core.lower() not in N.COMMON_ENGLISH
                    and not N.has_lone_jamo(N.qwerty_to_hangul(core)))
-        out.append(N.qwerty_to_hangul(core) if is_sure or follows else token)  # case matters: R is ㄲ
-    return " ".join(out)
+        if is_sure or follows:
+            out.append(N.qwerty_to_hangul(core))  # case matters: R is ㄲ
+            converted = True
+        else:
+            out.append(token)
+    return " ".join(out), converted
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question, read once (:meth:`parse`): every form the bot needs, so nothing downstream normalises
+    it again. Immutable; the text-level fields do not depend on the knowledge base, the word-level
+    ones (``words``, ``jamo``, ``qwerty``, ``other_time``) are the reading of the index it was parsed
+    with (empty without one)."""
+
+    text: str  # as typed
+    lang: str | None  # "ko" / "en" from the text itself (N.detect_lang), None if it has no letters
+    cleaned: str  # N.clean: "" means nothing to answer (emoji, punctuation)
+    lowered: str  # N.nfc, lower-cased: for time and date phrases (9월 19일, the 20th)
+    rules: tuple[str, ...]  # N.normalize's words (particles stripped by rule)
+    words: tuple[str, ...] = ()  # the index's words: Kiwi lemmas or rule words, runs split, English stemmed
+    jamo: str = ""  # the words run together, in jamo (whole-string similarity)
+    qwerty: bool = False  # Latin words were Korean typed with the IME off, and were converted
+    other_time: bool = False  # about another year or edition (WSCW 2019, 내년)
+
+    @classmethod
+    def parse(cls, text: str, index: Index | None = None) -> Query:
+        """The one place a question is normalised: text forms always, words by `index` (its analyser,
+        vocabulary and names) when given."""
+        text = text or ""
+        lang, cleaned, lowered = N.detect_lang(text), N.clean(text), N.nfc(text).lower()
+        rules = tuple(N.normalize(text).split())
+        if index is None:
+            return cls(text, lang, cleaned, lowered, rules)
+        prepared, qwerty = _prepare(text, index.vocab)
+        words = tuple(index._read(prepared))
+        return cls(text, lang, cleaned, lowered, rules, words=words, jamo=N.to_jamo("".join(words)), qwerty=qwerty,
+                   other_time=index.other_time(words))
+
+    @property
+    def key(self) -> str:
+        """The words joined by spaces (what the index matched)."""
+        return " ".join(self.words)
 
 
 def _is_hangul(word: str) -> bool:
@@ -155,12 +233,16 @@ class Index:
         self.kb = kb
         self.matching = matching
         self.kiwi = matching.analyser == "kiwi"
+        # names the knowledge base uses (keywords, titles, synonyms) stay whole in Kiwi's analysis; added
+        # before anything is analysed (Kiwi rebuilds itself at the first analysis after new words)
+        self.names: tuple[str, ...] = ()
+        if self.kiwi:
+            M.add_words([t for e in kb.entries for t in (*e.keywords, e.title.ko)]
+                        + [w for g in kb.synonyms for w in g])
+            self.names = M.added_words()  # what Kiwi knew when this index was built (restored with a cached copy)
         self.light = light_words(self.kiwi)
         self.entry_ids = [e.id for e in kb.entries]
         self._position = {e: i for i, e in enumerate(self.entry_ids)}
-        # names the knowledge base uses (keywords, titles, synonyms) stay whole in Kiwi's analysis
-        if self.kiwi:
-            M.add_words([t for e in kb.entries for t in (*e.keywords, e.title.ko)] + [w for g in kb.synonyms for w in g])
         owners: list[int] = []
         string_words: list[list[str]] = []
         compact: list[str] = []
@@ -246,6 +328,25 @@ class Index:
     def __len__(self) -> int:
         return self.n_strings
 
+    # ------------------------------------------------------------ cache (bot/cache.py)
+
+    def __getstate__(self) -> dict:
+        """Everything but the knowledge base and the settings (given back by :meth:`attach`)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("kb", "matching")}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
+    def attach(self, kb: Knowledge, matching: Matching) -> Index:
+        """A copy read back from the cache: give it its knowledge base and settings, and teach Kiwi the
+        names it knew when the index was built, before any analysis."""
+        self.kb = kb
+        self.matching = matching
+        if self.kiwi:
+            M.add_words(self.names)
+            M.warm_up()
+        return self
+
     # ------------------------------------------------------------ query side
 
     def _split_run(self, word: str) -> list[str]:
@@ -258,7 +359,8 @@ class Index:
         n = len(word)
         if word in self.vocab or n < 3 or not all("가" <= ch <= "힣" for ch in word):  # 2019년 stays whole
             return [word]
-        best: list[tuple[float, int, list[str]]] = [(0.0, 0, [])] + [(-1.0, 0, [])] * n
+        start: list[str] = []
+        best: list[tuple[float, int, list[str]]] = [(0.0, 0, start)] + [(-1.0, 0, start)] * n
         for i in range(n):
             score, covered, pieces = best[i]
             if score < 0:
@@ -285,10 +387,14 @@ class Index:
         return abs(len(a) - len(b)) <= 2 and not (a.isdigit() or b.isdigit())
 
     def query_words(self, text: str) -> list[str]:
+        """The words of a question (``Query.parse(text, index).words``)."""
+        return self._read(prepare_query(text, self.vocab))
+
+    def _read(self, prepared: str) -> list[str]:
         """The words of a question, piece by piece: Kiwi's reading when the knowledge base knows all its
         words, otherwise the rule reading (a typo stays one word for jamo matching: 기조연셜 → 기조연설),
-        with Hangul runs typed without spaces split into known words."""
-        pieces = M.analyze(prepare_query(text, self.vocab), self.kiwi)
+        with Hangul runs typed without spaces split into known words. `prepared`: QWERTY already undone."""
+        pieces = M.analyze(prepared, self.kiwi)
         rules = [stem(w) for p in pieces for w in p.rules]
         if sum(1 for w in rules if len(w) == 1 and _is_hangul(w)) >= 2:
             # "기조 연 설 한 사람": spaces inside words; re-split the Hangul as one run
@@ -317,8 +423,8 @@ class Index:
             elif w in self.light:
                 continue  # a filler the knowledge base does not use: not a typo of some other word (분 ≠ 번)
             elif N.is_choseong_query(w) and all("ㄱ" <= ch <= "ㅎ" for ch in w):
-                for v in np.flatnonzero(self.word_cho == w):
-                    found[i].append((int(v), 0.9))
+                for col in np.flatnonzero(self.word_cho == w):
+                    found[i].append((int(col), 0.9))
             else:
                 fuzzy_rows.append(i)
                 fuzzy_words.append(N.to_jamo(w))
@@ -337,12 +443,12 @@ class Index:
                     allowed = 1 if n <= 7 else 2
                 if allowed == 0:
                     continue
-                cols = [v for v in np.flatnonzero(dist[row] <= allowed) if self._same_shape(word, self.words[v])]
+                cols = [int(c) for c in np.flatnonzero(dist[row] <= allowed) if self._same_shape(word, self.words[c])]
                 if cols:
-                    best = min(dist[row, v] for v in cols)
-                    for v in cols:
-                        if dist[row, v] == best:
-                            found[i].append((int(v), 0.9 if best == 1 else 0.8))
+                    best = min(dist[row, c] for c in cols)
+                    for c in cols:
+                        if dist[row, c] == best:
+                            found[i].append((c, 0.9 if best == 1 else 0.8))
         # synonyms from knowledge/synonyms.yaml (keynote → 기조연설, 월드뱅크 → world bank …): a form of
         # several words is matched as a phrase, and stands for all of its words
         for i, w in enumerate(words):
@@ -356,10 +462,33 @@ class Index:
                         found[i].append((v, 0.95))
         return found
 
-    def scores(self, text: str, words: list[str] | None = None) -> np.ndarray:
-        """Score of every entry (0–100) for the question `text` (or its already computed query words)."""
+    def parse(self, text: str) -> Query:
+        """``Query.parse(text, self)``."""
+        return Query.parse(text, self)
+
+    def rank(self, query: Query | str, *, limit: int | None = CANDIDATES,
+             score_cutoff: float | None = None) -> list[Ranked]:
+        """The best entries for `query`, best first (ties in entry order), like rapidfuzz's
+        ``process.extract``: at most `limit` (None: all), each scoring more than 0, and at least
+        `score_cutoff` when given (compared before rounding). ``related`` marks the entries about the
+        same thing as the best one."""
+        scores = self.scores(query)
+        order = np.argsort(-scores, kind="stable")
+        if limit is not None:
+            order = order[:limit]
+        keep = [int(i) for i in order if scores[i] > 0 and (score_cutoff is None or scores[i] >= score_cutoff)]
+        if not keep:
+            return []
+        best = self.entry_ids[keep[0]]
+        return [Ranked(self.entry_ids[i], round(float(scores[i]), 1), n > 0 and self.related(best, self.entry_ids[i]))
+                for n, i in enumerate(keep)]
+
+    def scores(self, query: Query | str) -> np.ndarray:
+        """Score of every entry (0–100), in entry order, for a parsed query (or a text, parsed here)."""
+        if isinstance(query, str):
+            query = Query.parse(query, self)
         result = np.zeros(len(self.entry_ids), dtype=np.float32)
-        words = self.query_words(text) if words is None else words
+        words = list(query.words)
         if not words or not self.n_strings:
             return result
         matches = self._matches(words)
@@ -367,7 +496,7 @@ class Index:
         explained_entry = np.zeros(len(self.entry_ids), dtype=np.float32)
         q_total = 0.0
         best_sim: dict[int, float] = {}
-        for word, word_matches in zip(words, matches):
+        for word, word_matches in zip(words, matches, strict=True):
             if not word_matches:
                 # an unknown number (a year the event never had: 2019) weighs like the rarest word
                 q_total += light_weight(word) if word in self.light else self.max_idf if word.isdigit() else self.unknown_idf
@@ -392,7 +521,7 @@ class Index:
         q_cov = explained / max(q_total, 1e-6)
         s_cov = np.minimum(covered / np.maximum(self.string_weight, 1e-6), 1.0)
         word_score = 100.0 * np.power(q_cov, QUERY_WEIGHT) * np.power(s_cov, 1 - QUERY_WEIGHT)
-        whole = process.cdist([N.to_jamo("".join(words))], self.compact, scorer=fuzz.ratio, dtype=np.float32,
+        whole = process.cdist([query.jamo], self.compact, scorer=fuzz.ratio, dtype=np.float32,
                               workers=1, score_cutoff=80)[0]
         digits = {w for w in words if w.isdigit()}
         if digits:  # "WSCW 2019" is not "WSCW 2018", however similar the letters
@@ -423,29 +552,10 @@ class Index:
         return any(names and weigh(names & other) / weigh(names) >= RELATED
                    for names, other in ((na, db), (nb, da)))
 
-    def other_time(self, words: list[str]) -> bool:
+    def other_time(self, words: Sequence[str]) -> bool:
         """The question is about another edition or year: a year the knowledge base never mentions
         (WSCW 2019, 2020년) or 내년 / next year (unless the knowledge base itself uses the word)."""
         joined = f" {' '.join(words)} "
         years = [m.group(1) for m in map(_YEAR.fullmatch, words) if m]
         return (any(y not in self.vocab for y in years)
                 or any(f" {w} " in joined and (" " in w or w not in self.vocab) for w in OTHER_TIME))
-
-    def search(self, text: str) -> Result:
-        words = self.query_words(text)
-        query = " ".join(words)
-        if self.other_time(words):  # whatever it would match: the knowledge base describes one edition
-            return Result("none", (), query, reason="other_time")
-        scores = self.scores(text, words)
-        if not len(scores):
-            return Result("none", (), query)
-        top = np.argsort(-scores, kind="stable")[:3]
-        cands = tuple(Match(self.entry_ids[i], round(float(scores[i]), 1)) for i in top if scores[i] > 0)
-        m = self.matching
-        if not cands or cands[0].score < m.ambiguous:
-            return Result("none", cands, query)
-        rivals = [c.score for c in cands[1:] if not self.related(cands[0].entry_id, c.entry_id)]
-        runner_up = rivals[0] if rivals else 0.0
-        if cands[0].score >= m.confident and cands[0].score - runner_up >= m.margin:
-            return Result("answer", cands, query)
-        return Result("ambiguous", tuple(c for c in cands if c.score >= m.ambiguous), query)

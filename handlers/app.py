@@ -14,8 +14,7 @@ import logging
 import signal
 import sys
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.error import TelegramError
+from telegram import Update
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 from telegram.request import HTTPXRequest
 
@@ -26,8 +25,8 @@ from bot.flood import FloodGate
 from bot.logs import RedactToken, redact_also, setup_logging  # noqa: F401  (RedactToken: re-exported)
 from bot.metrics import Metrics
 from bot.store import Store
-from handlers import agenda, attendee, errors, inline, pipeline, reload, staff, web
-from handlers.common import Core
+from handlers import agenda, attendee, commands, errors, inline, pipeline, reload, staff, web
+from handlers.common import CONTEXT_TYPES, Core
 
 log = logging.getLogger(__name__)
 
@@ -36,28 +35,9 @@ log = logging.getLogger(__name__)
 CONCURRENT_UPDATES = 32
 CONNECTION_POOL = 16
 
-COMMANDS = {
-    "en": [("start", "Start and show the menu"), ("menu", "Menu"), ("schedule", "Programme by day"),
-           ("now", "Now & next"), ("venue", "Venue and pavilions"), ("speakers", "Speakers"),
-           ("results", "Results: awards, hackathon, business"), ("contact", "Contact the organisers"),
-           ("my", "My agenda"), ("remind", "Reminder settings"), ("ics", "Calendar file"),
-           ("announcements", "Recent announcements"), ("subscribe", "Receive announcements"),
-           ("unsubscribe", "Stop announcements"), ("feedback", "Send feedback"), ("lang", "Language: 한국어/English"),
-           ("help", "How to use this bot")],
-    "ko": [("start", "시작하고 메뉴 보기"), ("menu", "메뉴"), ("schedule", "날짜별 일정"), ("now", "지금·다음"),
-           ("venue", "장소와 전시관"), ("speakers", "연사"), ("results", "결과: 시상, 해커톤, 비즈니스"),
-           ("contact", "문의처"), ("my", "내 일정"), ("remind", "알림 설정"), ("ics", "캘린더 파일"),
-           ("announcements", "최근 공지"), ("subscribe", "공지 받기"), ("unsubscribe", "공지 그만 받기"),
-           ("feedback", "의견 보내기"), ("lang", "언어: 한국어/English"), ("help", "사용법")],
-}
-STAFF_COMMANDS = [("broadcast", "Announce to subscribers / 공지 발송"), ("broadcasts", "Recent broadcasts / 발송 현황"),
-                  ("reload", "Reload the knowledge / 지식 다시 읽기"), ("unanswered", "Unanswered questions / 못 답한 질문"),
-                  ("stats", "Statistics / 통계"), ("ratings", "Session ratings / 세션 평가")]
-
-
-def make_core(config: Config, clock: Clock | None = None) -> Core:
+def make_core(config: Config, clock: Clock | None = None, brain: Brain | None = None) -> Core:
     store = Store.in_dir(config.data_dir)
-    brain = Brain.load(config.knowledge_dir, config.matching, sink=None)
+    brain = brain or Brain.from_config(config)
     return Core(config=config, clock=clock or config.clock(), brain=brain, store=store,
                 flood=FloodGate(config.flood_messages, config.flood_seconds),
                 metrics=Metrics(store.delivery_totals, store.outbox_depth))
@@ -65,18 +45,7 @@ def make_core(config: Config, clock: Clock | None = None) -> Core:
 
 async def post_init(app: Application) -> None:
     """Register the command menus (both languages, staff extras per staff chat), then start the jobs."""
-    c: Core = app.bot_data["core"]
-    for lang, commands in COMMANDS.items():
-        await app.bot.set_my_commands([BotCommand(n, d) for n, d in commands], language_code=lang)
-    await app.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS["en"]], scope=BotCommandScopeDefault())
-    for staff_id in sorted(c.config.staff_ids):
-        for lang, commands in COMMANDS.items():
-            try:
-                await app.bot.set_my_commands([BotCommand(n, d) for n, d in commands + STAFF_COMMANDS],
-                                              scope=BotCommandScopeChat(staff_id), language_code=lang)
-            except TelegramError as exc:  # the staff member has not opened a chat with the bot yet
-                log.warning("staff commands not set for %s: %s", staff_id, exc)
-                break
+    await commands.set_menus(app)
     staff.start_jobs(app)
     reload.start_jobs(app)
     agenda.start_jobs(app)
@@ -95,12 +64,13 @@ def build_application(config: Config, core: Core | None = None, *, webhook: bool
         request=HTTPXRequest(connection_pool_size=CONNECTION_POOL, pool_timeout=10.0),
         get_updates_request=HTTPXRequest(connection_pool_size=1),
         rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=0))
-    builder = ApplicationBuilder().bot(bot).concurrent_updates(CONCURRENT_UPDATES)
+    builder = ApplicationBuilder().bot(bot).context_types(CONTEXT_TYPES).concurrent_updates(CONCURRENT_UPDATES)
     if webhook:
         builder = builder.updater(None)
     app = builder.build()
-    app.bot_data["core"] = c
+    app.bot_data.core = c
     pipeline.register(app)
+    commands.register(app)  # every command (handlers/commands.py), before the fallbacks
     attendee.register(app)
     staff.register(app)
     reload.register(app)
@@ -156,7 +126,7 @@ def run(config: Config, webhook_url: str | None = None, secret_token: str | None
 async def serve(app: Application, webhook_url: str | None = None, secret: str | None = None) -> None:
     """(webhook server) → initialize → post_init → updates in (polling or setWebhook) → start → wait
     for a stop signal → stop promptly → shutdown (PTB's run_polling/run_webhook order)."""
-    c: Core = app.bot_data["core"]
+    c: Core = app.bot_data.core
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

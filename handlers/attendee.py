@@ -8,35 +8,28 @@ from datetime import date
 
 from telegram import Update
 from telegram.constants import ChatType, MessageEntityType
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot import pages
 from bot.answer import MAX_QUESTION
-from bot.render import Button, Doc, Reply
-from handlers.common import chosen_lang, core, edit_or_send, saved, send_reply, ui_lang
+from bot.texts import lang_of, parse_lang, text
+from handlers.common import Context, chosen_lang, core, edit_or_send, saved, send_reply, ui_lang
 
 PAGE_COMMANDS = {"menu": "home", "schedule": "sched", "now": "now", "venue": "venue", "speakers": "speakers",
-                 "results": "results", "contact": "contact"}
+                 "results": "results", "contact": "contact"}  # command → page of bot.pages
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: Context) -> None:
     """Greet, remember the user (subscribed to announcements by default) and show the menu."""
     user = update.effective_user
     c = core(context)
     if user:
-        code = "ko" if (user.language_code or "").lower().startswith("ko") else "en"
-        c.store.touch_user(user.id, code)
+        c.store.touch_user(user.id, lang_of(user.language_code))
     lang = ui_lang(update, context)
     await send_reply(context, update.effective_chat.id, pages.welcome(c.brain.kb, lang))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    c = core(context)
-    await send_reply(context, update.effective_chat.id, pages.help_page(c.brain.kb, ui_lang(update, context),
-                                                                        context.bot.username or "bot"))
-
-
-async def page_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def page_command(update: Update, context: Context) -> None:
     """/menu /schedule /now /venue /speakers /results /contact."""
     name = PAGE_COMMANDS[update.effective_message.text.split()[0][1:].split("@")[0].lower()]
     c = core(context)
@@ -44,30 +37,26 @@ async def page_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await send_reply(context, update.effective_chat.id, reply)
 
 
-async def lang_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def lang_command(update: Update, context: Context) -> None:
     """/lang ko|en sets the language; /lang alone offers both."""
-    args = [a.lower() for a in context.args or []]
-    if args and args[0] in ("ko", "en", "kr", "korean", "english", "한국어", "영어"):
-        lang = "ko" if args[0] in ("ko", "kr", "korean", "한국어") else "en"
+    lang = parse_lang(context.args[0]) if context.args else None
+    if lang:
         await _set_lang(update, context, lang)
         return
-    reply = Reply(Doc().add(pages.msg("choose_lang", ui_lang(update, context))),
-                  [[Button("한국어", data="lang:ko"), Button("English", data="lang:en")]])
-    await send_reply(context, update.effective_chat.id, reply)
+    await send_reply(context, update.effective_chat.id, pages.choose_lang(ui_lang(update, context)))
 
 
-async def _set_lang(update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str) -> None:
+async def _set_lang(update: Update, context: Context, lang: str) -> None:
     c = core(context)
     c.store.set_lang(update.effective_user.id, lang)
-    reply = pages.home(c.brain.kb, lang)
-    reply.doc.lines.insert(0, Doc().add(pages.msg("lang_set", lang)).lines[0])
+    reply = pages.lang_set(c.brain.kb, lang)
     if update.callback_query:
         await edit_or_send(update, context, reply)
     else:
         await send_reply(context, update.effective_chat.id, reply)
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def button(update: Update, context: Context) -> None:
     """Menu pages (m:), days (d:), answers (a:) and language (lang:) buttons."""
     query = update.callback_query
     await query.answer()
@@ -96,7 +85,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await send_reply(context, update.effective_chat.id, brain.entry_reply(value, lang, saved(update, context)))
 
 
-def _question_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+def _question_text(update: Update, context: Context) -> str | None:
     """The question in a message: the whole text in private chats; in groups only if the bot is
     mentioned (the mention removed) or the message replies to the bot."""
     message = update.effective_message
@@ -114,7 +103,7 @@ def _question_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | 
     return text if (mentioned or replied) else None
 
 
-async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def question(update: Update, context: Context) -> None:
     """Free text → the matcher: an answer, "did you mean" buttons, or an honest "I don't know"."""
     text = _question_text(update, context)
     if text is None:
@@ -133,24 +122,21 @@ async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_reply(context, message.chat_id, answer.reply, reply_to=reply_to)
 
 
-async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def non_text(update: Update, context: Context) -> None:
     """Stickers, photos, voice… in a private chat: say what the bot can read."""
-    await update.effective_message.reply_text(pages.msg("non_text", ui_lang(update, context)))
+    await update.effective_message.reply_text(text("non_text", ui_lang(update, context)))
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: Context) -> None:
     message = update.effective_message
     command = (message.text or "").split()[0]
     if message.chat.type != ChatType.PRIVATE and "@" not in command:
         return  # in groups, a bare /command may be meant for another bot (/cmd@otherbot: see pipeline.gate)
-    await message.reply_text(pages.msg("unknown_command", ui_lang(update, context)))
+    await message.reply_text(text("unknown_command", ui_lang(update, context)))
 
 
 def register(app: Application) -> None:
-    app.add_handler(CommandHandler("start", start))
-    app.add_handler(CommandHandler("help", help_command))
-    app.add_handler(CommandHandler("lang", lang_command))
-    app.add_handler(CommandHandler(list(PAGE_COMMANDS), page_command))
+    """Buttons and free-text questions (the commands: handlers/commands.py)."""
     app.add_handler(CallbackQueryHandler(button, pattern=r"^(m|d|a|lang):"))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.UpdateType.MESSAGE, question))
 

@@ -1,24 +1,32 @@
-"""Shared plumbing of the Telegram adapter: what the handlers keep in bot_data, which language a user
-gets, and how a core `Reply` becomes Telegram messages (HTML chunks, inline keyboards, a venue pin)."""
+"""Shared plumbing of the Telegram adapter: the typed `bot_data` (`BotData`, through PTB's
+`ContextTypes`), which language a user gets, the staff-only guard, and how a core `Reply` becomes
+Telegram messages (HTML chunks, inline keyboards, a venue pin)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import wraps
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.answer import Brain
+from bot.broadcast import Broadcaster, NoticeSender
 from bot.clock import Clock
 from bot.config import Config
 from bot.flood import FloodGate
+from bot.knowledge import Knowledge
 from bot.metrics import Metrics
-from bot.render import Reply
+from bot.reload import Debounce, Reloader
+from bot.render import Button, Reply
 from bot.store import Store
+from bot.texts import lang_of, pick_lang, text
 
 log = logging.getLogger(__name__)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
@@ -29,7 +37,7 @@ RETRIES_ON_429 = 2
 
 @dataclass
 class Core:
-    """Everything the handlers need, in `application.bot_data["core"]`. `brain` is replaced as a whole
+    """Everything the handlers need, in `application.bot_data.core`. `brain` is replaced as a whole
     on reload (one reference swap), so a question in flight keeps the brain it started with."""
 
     config: Config
@@ -43,35 +51,80 @@ class Core:
         return self.clock.now()
 
 
-def core(context: ContextTypes.DEFAULT_TYPE) -> Core:
-    return context.application.bot_data["core"]
+ReloadHook = Callable[[Application, Knowledge, Knowledge], Awaitable[None]]
 
 
-def ui_lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str:
+@dataclass
+class BotData:
+    """`application.bot_data` (PTB makes it with `BotData()`, see `CONTEXT_TYPES`): what the handlers
+    and jobs share. `core` is set by handlers.app.build_application; the senders in post_init."""
+
+    core: Core = None  # type: ignore[assignment]  (set right after the Application is built)
+    broadcaster: Broadcaster | None = None  # announcements (handlers/staff.py)
+    notices: NoticeSender | None = None  # reminders, rating requests, programme-change notices (agenda.py)
+    reloader: Reloader | None = None  # one knowledge load at a time, the held version (reload.py)
+    debounce: Debounce | None = None  # the knowledge folder watcher's state (reload.py)
+    on_reload: ReloadHook | None = None  # run after a new knowledge version is applied (set by agenda.py)
+    db_problem: str | None = None  # the database problem staff were last told about (staff.py)
+
+
+Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+CONTEXT_TYPES = ContextTypes(bot_data=BotData)
+
+
+def core(context: Context) -> Core:
+    return context.bot_data.core
+
+
+def ui_lang(update: Update, context: Context) -> str:
     """Language for menus and pages: the user's /lang choice, else their Telegram app language."""
     user = update.effective_user
     if user is None:
-        return "en"
-    chosen = core(context).store.chosen_lang(user.id)
-    if chosen:
-        return chosen
-    return "ko" if (user.language_code or "").lower().startswith("ko") else "en"
+        return pick_lang()
+    return pick_lang(chosen=core(context).store.chosen_lang(user.id), app=user.language_code)
 
 
-def chosen_lang(update: Update, context: ContextTypes.DEFAULT_TYPE) -> str | None:
+def app_lang(update: object) -> str:
+    """The language of the user's Telegram app ("en" when the update has no user)."""
+    user = update.effective_user if isinstance(update, Update) else None
+    return lang_of(user.language_code if user else None)
+
+
+def chosen_lang(update: Update, context: Context) -> str | None:
     user = update.effective_user
     return core(context).store.chosen_lang(user.id) if user else None
 
 
-def saved(update: Update, context: ContextTypes.DEFAULT_TYPE) -> frozenset[str]:
+def saved(update: Update, context: Context) -> frozenset[str]:
     """Session ids in the user's agenda (for the ☆/★ buttons)."""
     user = update.effective_user
     return frozenset(core(context).store.agenda(user.id)) if user else frozenset()
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    rows = []
-    for row in reply.buttons:
+Callback = Callable[[Update, Context], Awaitable[None]]
+
+
+def staff_only(handler: Callback) -> Callback:
+    """Run `handler` for staff; anyone else gets a polite refusal (an alert for a button) and nothing
+    happens. Every staff command (handlers/commands.py) and staff button goes through it."""
+    @wraps(handler)
+    async def wrapper(update: Update, context: Context) -> None:
+        user = update.effective_user
+        if not core(context).config.is_staff(user.id if user else None):
+            log.info("refused staff action from user %s", user.id if user else None)
+            if update.callback_query:
+                await update.callback_query.answer(text("refused", ui_lang(update, context)), show_alert=True)
+            elif update.effective_message:
+                await update.effective_message.reply_text(text("refused", ui_lang(update, context)))
+            return
+        await handler(update, context)
+    return wrapper
+
+
+def markup(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup | None:
+    """Neutral buttons (bot.render.Button) → an inline keyboard (None when there are none)."""
+    keyboard_rows = []
+    for row in rows:
         buttons = []
         for b in row:
             if b.data is not None:
@@ -81,11 +134,15 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
             elif b.inline is not None:
                 buttons.append(InlineKeyboardButton(b.text, switch_inline_query_current_chat=b.inline))
         if buttons:
-            rows.append(buttons)
-    return InlineKeyboardMarkup(rows) if rows else None
+            keyboard_rows.append(buttons)
+    return InlineKeyboardMarkup(keyboard_rows) if keyboard_rows else None
 
 
-async def send_reply(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Reply,
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    return markup(reply.buttons)
+
+
+async def send_reply(context: Context, chat_id: int, reply: Reply,
                      reply_to: int | None = None) -> Message | None:
     """Send a reply: its text split into ≤ 4096-character HTML messages (buttons on the last one), then
     the venue pin if it has one."""
@@ -107,7 +164,7 @@ async def send_reply(context: ContextTypes.DEFAULT_TYPE, chat_id: int, reply: Re
     return last
 
 
-async def edit_or_send(update: Update, context: ContextTypes.DEFAULT_TYPE, reply: Reply) -> None:
+async def edit_or_send(update: Update, context: Context, reply: Reply) -> None:
     """Show a page in place of the message whose button was pressed (menus), or send it anew if it is
     too long for one message or carries a location."""
     query = update.callback_query

@@ -7,19 +7,19 @@ import logging
 
 from telegram import Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
+
+from bot.texts import text
+from handlers.common import Context, app_lang
 
 log = logging.getLogger(__name__)
 
-SORRY = {"ko": "죄송해요, 일시적인 오류가 있었어요. 잠시 후 다시 시도해 주세요.",
-         "en": "Sorry, something went wrong on my side. Please try again in a moment."}
 
-
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: Context) -> None:
     error = context.error
     if isinstance(error, Forbidden) and isinstance(update, Update) and update.effective_user:
         log.info("user %s blocked the bot", update.effective_user.id)
-        store = context.application.bot_data["core"].store
+        store = context.bot_data.core.store
         store.mark_blocked(update.effective_user.id)
         return
     if isinstance(error, (TimedOut, NetworkError, RetryAfter)):
@@ -27,10 +27,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         log.error("error while handling an update", exc_info=error)
     if isinstance(update, Update) and update.effective_chat and not isinstance(error, (RetryAfter, Forbidden)):
-        user = update.effective_user
-        lang = "ko" if user and (user.language_code or "").startswith("ko") else "en"
-        try:
-            await context.bot.send_message(update.effective_chat.id, SORRY[lang])
+        try:  # in the app's language: the store (for a /lang choice) may be what failed
+            await context.bot.send_message(update.effective_chat.id, text("error", app_lang(update)))
         except Exception:  # the apology itself failed (e.g. the network is down): logged above already
             log.debug("could not send the error apology", exc_info=True)
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import numpy as np
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, InlineQueryHandler
 
-from bot import normalize as N
 from bot.render import render_entry
+from bot.search import decide
+from bot.texts import pick_lang
 from handlers.common import core
 
 MAX_RESULTS = 10
@@ -18,14 +18,13 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     query = update.inline_query
     c = core(context)
     brain = c.brain
-    text = (query.query or "")[:256]
+    question = brain.parse((query.query or "")[:256])
     chosen = c.store.chosen_lang(query.from_user.id)
-    lang = chosen or N.detect_lang(text) or ("ko" if (query.from_user.language_code or "").startswith("ko") else "en")
-    if N.clean(text):
-        scores = brain.index.scores(text)
-        order = [int(i) for i in np.argsort(-scores, kind="stable")[:MAX_RESULTS]
-                 if scores[i] >= brain.index.matching.ambiguous]
-        entries = [brain.kb.entries[i] for i in order]
+    lang = pick_lang(chosen, question.lang, query.from_user.language_code)
+    if question.cleaned:  # every entry worth a "did you mean", best first
+        ranked = brain.index.rank(question, limit=MAX_RESULTS, score_cutoff=brain.matching.ambiguous)
+        outcome = decide(ranked, brain.matching)
+        entries = [e for e in (brain.kb.entry(r.entry_id) for r in outcome.candidates) if e is not None]
     else:  # nothing typed yet: the general FAQ entries
         entries = [e for e in brain.kb.entries if e.kind == "faq"][:MAX_RESULTS]
     results = []

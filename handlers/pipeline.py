@@ -19,10 +19,10 @@ import time
 from telegram import Update
 from telegram.constants import ChatType, MessageEntityType
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationHandlerStop, ContextTypes, ExtBot, TypeHandler
+from telegram.ext import Application, ApplicationHandlerStop, ExtBot, TypeHandler
 
-from bot import pages
-from handlers.common import core, ui_lang
+from bot.texts import text
+from handlers.common import Context, core, ui_lang
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def for_other_bot(update: Update, username: str | None) -> bool:
     return first[0].split("@", 1)[1].lower() != (username or "").lower()
 
 
-def addressed_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+def addressed_to_bot(update: Update, context: Context) -> bool:
     """Whether the user is talking to the bot: always in private chats, button presses and inline
     queries; in groups only commands, mentions of the bot and replies to it (the group's own chatter
     must not use up anyone's allowance)."""
@@ -146,7 +146,7 @@ def addressed_to_bot(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return replied is not None and replied.from_user is not None and replied.from_user.id == context.bot.id
 
 
-async def gate(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def gate(update: object, context: Context) -> None:
     if not isinstance(update, Update):
         return
     c = core(context)
@@ -165,14 +165,13 @@ async def gate(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.info("flood limit: refused an update from user %s", user.id)
     query, message = update.callback_query, update.effective_message
     if query is not None:  # the client shows a spinner until the press is answered
-        text = pages.msg("flood", ui_lang(update, context)) if c.flood.warn_once(user.id) else None
-        await query.answer(text)
+        await query.answer(text("flood", ui_lang(update, context)) if c.flood.warn_once(user.id) else None)
     elif message is not None and update.inline_query is None and c.flood.warn_once(user.id):
-        await message.reply_text(pages.msg("flood", ui_lang(update, context)))
+        await message.reply_text(text("flood", ui_lang(update, context)))
     raise ApplicationHandlerStop
 
 
-async def finished(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def finished(update: object, context: Context) -> None:
     arrived = getattr(context, "arrived", None)
     if isinstance(update, Update) and arrived is not None:
         core(context).metrics.reply_seconds.observe(time.monotonic() - arrived)

@@ -2,51 +2,56 @@
 "Apply anyway" / "Keep current" buttons of a held reload. The rules — debounce, worker thread and time
 limit, when to hold, the texts — are in bot/reload.py; this module sends, edits and swaps.
 
-bot_data keys: "reloader" (bot.reload.Reloader: one load at a time, the held version), "kb_debounce"
-(bot.reload.Debounce: the watcher's state), and "on_reload" (set by handlers/agenda.py: an async
-`hook(app, old_kb, new_kb)` run after a new version is applied — it tells attendees about their moved
-or dropped sessions).
+In `bot_data` (handlers.common.BotData): `reloader` (bot.reload.Reloader: one load at a time, the held
+version), `debounce` (bot.reload.Debounce: the watcher's state), and `on_reload` (set by
+handlers/agenda.py: an async `hook(app, old_kb, new_kb)` run after a new version is applied — it tells
+attendees about their moved or dropped sessions).
 """
 
 from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import Application, CallbackQueryHandler
 
 from bot.answer import Brain
 from bot.knowledge import Knowledge
 from bot.reload import Debounce, Held, Reloader, applied_text, fingerprint, kept_text, superseded_text
-from handlers.common import Core
-from handlers.staff import staff_only
+from bot.render import Button
+from bot.texts import text
+from handlers.common import Context, markup, staff_only
 
 log = logging.getLogger(__name__)
-
-RELOADER = "reloader"
-DEBOUNCE = "kb_debounce"
-HOOK = "on_reload"
 
 
 def reloader(app: Application) -> Reloader:
     """The application's Reloader (made on first use): loads with the configured folder and matching."""
-    if RELOADER not in app.bot_data:
-        c: Core = app.bot_data["core"]
-        app.bot_data[RELOADER] = Reloader(lambda: Brain.load(c.config.knowledge_dir, c.config.matching),
-                                          lambda: c.brain)
-    return app.bot_data[RELOADER]
+    data = app.bot_data
+    if data.reloader is None:
+        c = data.core
+        data.reloader = Reloader(lambda: Brain.from_config(c.config), lambda: c.brain)
+    return data.reloader
 
 
-def hold_markup(hold_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton("✅ Apply anyway / 적용", callback_data=f"kb:apply:{hold_id}"),
-                                  InlineKeyboardButton("✋ Keep current / 유지", callback_data=f"kb:keep:{hold_id}")]])
+def debounce(app: Application) -> Debounce:
+    """The watcher's state (made on first use: the folder as it is now counts as loaded)."""
+    data = app.bot_data
+    if data.debounce is None:
+        data.debounce = Debounce(fingerprint(data.core.config.knowledge_dir))
+    return data.debounce
+
+
+def hold_buttons(hold_id: int) -> list[list[Button]]:
+    return [[Button(text("reload.apply_button", "en"), data=f"kb:apply:{hold_id}"),
+             Button(text("reload.keep_button", "en"), data=f"kb:keep:{hold_id}")]]
 
 
 async def notify_staff(app: Application, text: str, also: int | None = None,
                        markup: InlineKeyboardMarkup | None = None) -> list[tuple[int, int]]:
     """Send `text` to every staff member (and `also`); returns (chat_id, message_id) of what was sent."""
-    c: Core = app.bot_data["core"]
+    c = app.bot_data.core
     sent = []
     for staff_id in sorted(c.config.staff_ids | ({also} if also else set())):
         try:
@@ -68,9 +73,9 @@ async def _retire(app: Application, held: Held, text: str) -> None:
 
 async def _applied(app: Application, old: Knowledge, new: Knowledge) -> None:
     """After a swap: count it and run the hook (attendee notices, reminders)."""
-    c: Core = app.bot_data["core"]
+    c = app.bot_data.core
     c.metrics.reloads.inc()
-    hook = app.bot_data.get(HOOK)
+    hook = app.bot_data.on_reload
     if hook:
         try:
             await hook(app, old, new)
@@ -82,13 +87,12 @@ async def reload_knowledge(app: Application, requested_by: int | None = None) ->
     """Load the folder (off the event loop) and apply, hold or refuse it; staff hear the outcome —
     except of a save that changed nothing, which only the staff member who asked hears about.
     Returns the report."""
-    c: Core = app.bot_data["core"]
+    c = app.bot_data.core
     r = reloader(app)
-    debounce: Debounce = app.bot_data.setdefault(DEBOUNCE, Debounce(fingerprint(c.config.knowledge_dir)))
     before = fingerprint(c.config.knowledge_dir)
     outcome = await r.reload()
     if outcome.kind != "busy":
-        debounce.attempted(before)
+        debounce(app).attempted(before)
     if outcome.superseded is not None:
         await _retire(app, outcome.superseded, superseded_text())
     if outcome.kind == "applied":
@@ -98,7 +102,7 @@ async def reload_knowledge(app: Application, requested_by: int | None = None) ->
         await _applied(app, outcome.old.kb, outcome.new.kb)
     elif outcome.kind == "held":
         log.warning("knowledge reload held for staff: %s", outcome.text.replace("\n", " | "))
-        sent = await notify_staff(app, outcome.text, also=requested_by, markup=hold_markup(outcome.hold_id))
+        sent = await notify_staff(app, outcome.text, also=requested_by, markup=markup(hold_buttons(outcome.hold_id)))
         if r.held is not None and r.held.hold_id == outcome.hold_id:
             r.held.messages = sent
         else:  # superseded while the messages went out
@@ -119,16 +123,15 @@ async def reload_knowledge(app: Application, requested_by: int | None = None) ->
 async def watch(app: Application) -> bool:
     """One look at the folder: reload if it changed and then stayed the same since the previous look
     (bot.reload.Debounce). Returns whether a reload was made."""
-    c: Core = app.bot_data["core"]
+    c = app.bot_data.core
     r = reloader(app)
-    debounce: Debounce = app.bot_data.setdefault(DEBOUNCE, Debounce(fingerprint(c.config.knowledge_dir)))
-    if r.busy or not debounce.due(fingerprint(c.config.knowledge_dir)):
+    if r.busy or not debounce(app).due(fingerprint(c.config.knowledge_dir)):
         return False
     await reload_knowledge(app)
     return True
 
 
-async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def watch_job(context: Context) -> None:
     """Every reload.poll_seconds. The look runs as its own task, so a slow load never makes the
     scheduler skip (and log) runs; while a load runs, looks are skipped."""
     app = context.application
@@ -136,13 +139,13 @@ async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         app.create_task(watch(app), name="knowledge-watch")
 
 
-@staff_only
-async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def reload_command(update: Update, context: Context) -> None:
+    """/reload (staff only: handlers/commands.py)."""
     await reload_knowledge(context.application, requested_by=update.effective_user.id)
 
 
 @staff_only
-async def hold_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def hold_button(update: Update, context: Context) -> None:
     """"Apply anyway" swaps in the held version (then attendees are told); "Keep current" drops it."""
     query = update.callback_query
     await query.answer()
@@ -151,33 +154,32 @@ async def hold_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     held = reloader(app).take(int(raw_id))
     if held is None:
         try:
-            await query.edit_message_text("This choice is no longer open: it was answered already or replaced by a "
-                                          "newer reload.")
+            await query.edit_message_text(text("reload.closed", "en"))
         except TelegramError:
             pass
         return
-    who = update.effective_user.full_name if update.effective_user else "staff"
+    who = update.effective_user.full_name if update.effective_user else text("reload.someone", "en")
     if action == "keep":
         log.info("held knowledge version dropped by %s", who)
-        await _retire(app, held, f"{kept_text()}\n(chosen by {who})")
+        await _retire(app, held, text("reload.chosen_by", "en", text=kept_text(), who=who))
         return
-    c: Core = app.bot_data["core"]
+    c = app.bot_data.core
     c.brain = held.new
     log.info("held knowledge version applied by %s: %s", who, held.diff.summary())
-    await _retire(app, held, f"{applied_text(held.new.kb, held.diff)}\n(applied by {who})")
+    await _retire(app, held, text("reload.applied_by", "en", text=applied_text(held.new.kb, held.diff), who=who))
     await _applied(app, held.old.kb, held.new.kb)
 
 
 def register(app: Application) -> None:
-    app.add_handler(CommandHandler("reload", reload_command))
+    """The hold buttons (the /reload command: handlers/commands.py)."""
     app.add_handler(CallbackQueryHandler(hold_button, pattern=r"^kb:(apply|keep):\d+$"))
 
 
 def start_jobs(app: Application) -> None:
     """Called from post_init: note the folder as loaded and, if reload.poll_seconds > 0, watch it."""
-    c: Core = app.bot_data["core"]
+    c = app.bot_data.core
     reloader(app)
-    app.bot_data[DEBOUNCE] = Debounce(fingerprint(c.config.knowledge_dir))
+    app.bot_data.debounce = Debounce(fingerprint(c.config.knowledge_dir))
     if c.config.reload_seconds > 0:
         app.job_queue.run_repeating(watch_job, interval=c.config.reload_seconds, first=c.config.reload_seconds,
                                     name="knowledge-watch")

@@ -110,7 +110,7 @@ class _Base(tornado.web.RequestHandler):
 
     @property
     def core(self) -> Core:
-        return self.app.bot_data["core"]
+        return self.app.bot_data.core
 
 
 class UpdateHandler(_Base):

@@ -5,11 +5,15 @@ test thread and assert on the Bot API calls the emulator recorded. Nothing of PT
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+from bot.answer import Brain
 from bot.clock import Clock
 from bot.config import Config, load_config
 from emulator import BotApiEmulator, Call
@@ -25,13 +29,62 @@ def make_config(tmp_path: Path, emu: BotApiEmulator, **changes) -> Config:
                    reload_seconds=0, **changes)
 
 
-class BotRunner:
-    """Start/stop the Application in a background thread."""
+def eventually(predicate: Callable[[], object], timeout: float = 8.0, interval: float = 0.02,
+               what: str = "condition") -> object:
+    """Poll `predicate` until it returns something true (returned) or `timeout` passes (AssertionError).
+    Use it instead of a fixed sleep before an assertion on something the bot does in the background."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"{what} not met within {timeout} s")
+        time.sleep(interval)
 
-    def __init__(self, config: Config, clock: Clock | None = None) -> None:
+
+# ---------------------------------------------------------------- one matcher for many bots
+
+_BRAINS: dict[tuple, Brain] = {}
+
+
+def knowledge_digest(directory: Path) -> str:
+    """Hash of the folder's knowledge files (names and bytes): equal digests, equal knowledge."""
+    h = hashlib.sha256()
+    for p in sorted(Path(directory).iterdir()):
+        if p.suffix in (".yaml", ".yml") and p.is_file():
+            h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def shared_brain(config: Config) -> Brain:
+    """The Brain for `config`'s knowledge folder and matching settings, built once per test session and
+    shared by every bot whose folder holds the same files (a copy made for a test included). A Brain is
+    never changed in place — a reload builds a new one and swaps the reference in Core — so sharing it
+    cannot leak one test's edits into another; a folder edited before the bot starts gets its own."""
+    key = (knowledge_digest(config.knowledge_dir), config.matching)
+    if key not in _BRAINS:
+        if len(_BRAINS) >= 4:  # edited copies are rarely asked for twice: keep memory bounded
+            _BRAINS.pop(next(iter(_BRAINS)))
+        _BRAINS[key] = Brain.load(config.knowledge_dir, config.matching, sink=None)
+    return _BRAINS[key]
+
+
+class BotRunner:
+    """Start/stop the Application in a background thread.
+
+    `brain`: the matcher to use; by default the session's shared one for the config's knowledge (see
+    `shared_brain`); `share=False` builds a fresh one as the production start does (for a test that
+    must own every Brain, e.g. one that checks old ones are freed)."""
+
+    def __init__(self, config: Config, clock: Clock | None = None, brain: Brain | None = None, *,
+                 share: bool = True) -> None:
         self.config = config
         self.clock = clock
+        self.brain = brain
+        self.share = share
         self.app = None
+        self._in_flight: set[str] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -48,12 +101,14 @@ class BotRunner:
     async def _run(self) -> None:
         from handlers.app import build_application, make_core, post_init
 
-        core = make_core(self.config, self.clock)
+        brain = self.brain or (shared_brain(self.config) if self.share else None)  # errors: start() says
+        core = make_core(self.config, self.clock, brain=brain)
         self.core = core
         self.app = app = build_application(self.config, core)
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         async with app:
+            self._track_jobs(app)
             await post_init(app)
             await app.start()
             await app.updater.start_polling(poll_interval=0, timeout=1)
@@ -63,7 +118,7 @@ class BotRunner:
             await app.stop()
         core.store.close()
 
-    def start(self) -> "BotRunner":
+    def start(self) -> BotRunner:
         self._thread.start()
         if not self._ready.wait(20) or self.error:
             raise RuntimeError(f"bot did not start: {self.error!r}")
@@ -77,6 +132,88 @@ class BotRunner:
         if self.loop and self._stop:
             self.loop.call_soon_threadsafe(self._stop.set)
         self._thread.join(20)
+
+    # ------------------------------------------------------------ waiting on the bot, not on the clock
+
+    def _track_jobs(self, app) -> None:
+        """Note JobQueue jobs from submission to completion (APScheduler events, on the bot's loop)."""
+        from apscheduler import events as ev
+
+        def listener(event) -> None:
+            if event.code == ev.EVENT_JOB_SUBMITTED:
+                self._in_flight.add(event.job_id)
+            else:
+                self._in_flight.discard(event.job_id)
+
+        app.job_queue.scheduler.add_listener(listener, ev.EVENT_JOB_SUBMITTED | ev.EVENT_JOB_EXECUTED
+                                             | ev.EVENT_JOB_ERROR | ev.EVENT_JOB_MISSED | ev.EVENT_JOB_MAX_INSTANCES)
+
+    def _busy(self, emu: BotApiEmulator | None, outbox: bool) -> str | None:
+        """What the bot is still doing (runs on its loop), or None when it is idle."""
+        app, c = self.app, self.core
+        if emu is not None and emu.pending_updates():
+            return "updates not yet fetched"
+        if not app.update_queue.empty() or app.update_processor.current_concurrent_updates:
+            return "updates being handled"
+        if self._in_flight:
+            return "jobs running"
+        soon = time.time() + 0.1
+        if any(j.next_t is not None and j.next_t.timestamp() <= soon for j in app.job_queue.jobs()):
+            return "jobs due"
+        if outbox:
+            senders = [app.bot_data.notices, app.bot_data.broadcaster]
+            if any(s is not None and s.busy for s in senders) or c.store.outbox_depth():
+                return "outbox not empty"
+        return None
+
+    def idle(self, emu: BotApiEmulator | None = None, *, outbox: bool = True, timeout: float = 10.0) -> None:
+        """Wait until everything pushed or due so far is done: the emulator's updates fetched (if `emu`),
+        handled, the jobs due now run, the outbox sent (unless `outbox=False`). Then a test may assert
+        that something did NOT happen, without sleeping."""
+
+        async def wait() -> None:
+            deadline = time.monotonic() + timeout
+            calm = 0
+            while calm < 2:  # twice in a row: a task created by the last step has had its turn
+                reason = self._busy(emu, outbox)
+                calm = calm + 1 if reason is None else 0
+                if reason and time.monotonic() > deadline:
+                    raise AssertionError(f"bot not idle after {timeout} s: {reason}")
+                await asyncio.sleep(0.01)
+
+        self.call(wait, timeout + 5)
+
+    def advance_to(self, when: str | datetime, emu: BotApiEmulator | None = None) -> None:
+        """Jump the bot's clock to `when` (event-local ISO time or datetime) and do what falls due by then:
+        the agenda jobs are rebuilt from the new time (`schedule_all`, as at a start), those now due run
+        through the JobQueue at once, and this returns when the bot is idle again (see `idle`)."""
+        from handlers.agenda import schedule_all
+
+        clock = self.core.clock
+        if isinstance(when, str):
+            when = datetime.fromisoformat(when)
+        clock.set(when if when.tzinfo else when.replace(tzinfo=clock.tz))
+
+        async def reschedule() -> None:
+            schedule_all(self.app)
+
+        self.call(reschedule)
+        self.idle(emu)
+
+    def run_job(self, name: str, emu: BotApiEmulator | None = None) -> None:
+        """Run the (repeating) job `name` now, as the JobQueue will at its next tick, then wait until idle:
+        e.g. `run_job("outbox")` instead of sleeping until the outbox job has run again."""
+
+        async def run() -> None:
+            job = next(j for j in self.app.job_queue.jobs() if j.name == name)
+            await job.run(self.app)
+
+        self.call(run)
+        self.idle(emu)
+
+    def agenda_jobs(self) -> list:
+        """The reminder / feedback jobs scheduled now (PTB Job objects)."""
+        return [j for j in self.app.job_queue.jobs() if j.name and j.name.startswith("agenda:")]
 
 
 class Chat:

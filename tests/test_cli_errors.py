@@ -12,10 +12,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from test_process import free_port
 
 from emulator import BotApiEmulator
 from harness import ROOT, TOKEN
-from test_process import free_port
 
 SECRET = TOKEN.split(":", 1)[1]
 
@@ -124,7 +124,8 @@ def test_read_only_data_folder(tmp_path: Path) -> None:
     one_line_error(out, "not writable", "BOT_DATA_DIR")
 
 
-@pytest.mark.parametrize("command", ["chat", "ask"])
+# `ask --now <bad>` loads the matcher (Kiwi, ~3 s) before it reads --now: slow
+@pytest.mark.parametrize("command", ["chat", pytest.param("ask", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("value", ["tomorrow", "9999-12-31"])
 def test_bad_now_option(tmp_path: Path, command: str, value: str) -> None:
     out = cli(command, "--now", value, *(["where is the venue"] if command == "ask" else []), tmp_path=tmp_path)

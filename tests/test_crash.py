@@ -11,8 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from emulator import BotApiEmulator
+import pytest
+
 from bot.store import Store
+from emulator import BotApiEmulator
 from harness import ROOT, TOKEN
 
 SUBSCRIBERS = 3000
@@ -24,6 +26,7 @@ def start_bot(cfg_path: Path, data: Path, base_url: str, log) -> subprocess.Pope
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_broadcast_then_resume(tmp_path: Path) -> None:
     cfg_path = tmp_path / "config.yaml"
     cfg_path.write_text(f"knowledge_dir: {ROOT / 'knowledge'}\nbroadcast:\n  rate_per_second: 400\nreload:\n  poll_seconds: 0\n",

@@ -3,8 +3,9 @@ late after downtime, never after the start), /remind, the calendar file (/ics), 
 /feedback, and the notices when organisers move or drop a saved session.
 
 Every test gets a fresh emulator, data dir and copy of the knowledge. Time-dependent tests start the bot
-with a *running* clock a few seconds before the interesting moment (e.g. 15:44:57 for a 15:45 reminder),
-so they wait ~3 s of real time instead of 15 minutes.
+with a frozen clock before the interesting moment and jump it forward (`BotRunner.advance_to`: the agenda
+jobs are rebuilt from the new time and those due run through the JobQueue at once), then wait until the
+bot is idle (`BotRunner.idle`) — no test waits for real seconds to pass.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import pytest
 from icalendar import Calendar
 
 from bot.clock import Clock
-from emulator import BotApiEmulator, Call
 from bot.store import Store
+from emulator import BotApiEmulator, Call
 from harness import ROOT, STAFF, TOKEN, BotRunner, Chat, buttons, make_config
 
 OPENING = "opening-ceremony"
@@ -40,7 +41,6 @@ class Env:
         clock = Clock(cfg.timezone, datetime.fromisoformat(when).replace(tzinfo=cfg.timezone), frozen=frozen) \
             if when else None
         runner = BotRunner(cfg, clock)
-        runner.clock_started = time.monotonic()
         runner.start()
         self.runners.append(runner)
         return runner
@@ -197,36 +197,40 @@ def test_save_from_schedule_day_page_and_untimed_session_alert(env) -> None:
 
 def test_reminder_at_simulated_time_exactly_once(env) -> None:
     emu = env.emu
-    bot = env.start("2018-09-18T15:44:57")
+    bot = env.start("2018-09-18T15:44", frozen=True)
     user = Chat(emu, user_id=62001, lang="en")
     korean = Chat(emu, user_id=62011, lang="ko")
     korean.say("/start")  # records the Telegram language the bot writes in unprompted
     since = user.mark()
     save_opening(user)
     save_opening(korean)
-    reminder = wait_unprompted(emu, user, since, "Starting in", timeout=8)
-    elapsed = time.monotonic() - bot.clock_started
-    assert 2.5 <= elapsed <= 6.5, f"reminder after {elapsed:.2f}s of real time, expected ~3 s (at 15:45 event time)"
-    assert bot.core.now() >= datetime(2018, 9, 18, 15, 45, tzinfo=env.cfg.timezone)
+    # the JobQueue job runs at 15:45 event time, mapped onto real time: one minute from now
+    job = next(j for j in bot.agenda_jobs() if j.name == f"agenda:62001:remind:{OPENING}:2018-09-18")
+    assert abs(job.next_t.timestamp() - (time.time() + 60)) < 5, job.next_t
+    bot.idle(emu)
+    assert reminders(emu, user) == [] and reminders(emu, korean) == []  # not before 15:45
+    bot.advance_to("2018-09-18T15:45", emu)
+    reminder = wait_unprompted(emu, user, since, "Starting in")
     text = reminder.params["text"]
     assert "Starting in 15 minutes" in text and OPENING_TITLE in text and "16:00" in text
-    ko_reminder = wait_unprompted(emu, korean, since, "분 뒤 시작", timeout=3)
+    ko_reminder = wait_unprompted(emu, korean, since, "분 뒤 시작")
     assert "15분 뒤 시작" in ko_reminder.params["text"] and "개막식 및 환영만찬" in ko_reminder.params["text"]
-    time.sleep(1.5)
+    bot.advance_to("2018-09-18T15:50", emu)  # due (and run) again by the clock: still sent only once
     assert len(reminders(emu, user)) == 1 and len(reminders(emu, korean)) == 1
 
 
 def test_no_second_reminder_after_restart(env) -> None:
     emu = env.emu
-    bot = env.start("2018-09-18T15:44:57")
+    bot = env.start("2018-09-18T15:44", frozen=True)
     user = Chat(emu, user_id=62002, lang="en")
     since = user.mark()
     save_opening(user)
-    wait_unprompted(emu, user, since, "Starting in", timeout=8)
+    bot.advance_to("2018-09-18T15:45", emu)
+    wait_unprompted(emu, user, since, "Starting in")
     env.stop(bot)
     since = user.mark()
-    env.start("2018-09-18T15:45:30")  # after the reminder time, before 16:00: it would be "due" again
-    time.sleep(3)
+    bot = env.start("2018-09-18T15:45:30", frozen=True)  # after the reminder time, before 16:00: "due" again
+    bot.idle(emu)  # the job due at start-up has run and the outbox is empty
     assert reminders(emu, user, since) == []
     assert len(reminders(emu, user)) == 1
 
@@ -236,14 +240,14 @@ def test_late_reminder_after_downtime_sent_once(env) -> None:
     bot = env.start("2018-09-18T15:30", frozen=True)
     user = Chat(emu, user_id=62003, lang="en")
     save_opening(user)
-    time.sleep(0.3)
+    bot.idle(emu)
     assert reminders(emu, user) == []
     env.stop(bot)
     since = user.mark()
-    env.start("2018-09-18T15:50")  # 15:45 passed while the bot was down; the session has not started
-    late = wait_unprompted(emu, user, since, "Starting in", timeout=5)
+    bot = env.start("2018-09-18T15:50", frozen=True)  # 15:45 passed while the bot was down; not started yet
+    late = wait_unprompted(emu, user, since, "Starting in")
     assert "Starting in 10 minutes" in late.params["text"] and OPENING_TITLE in late.params["text"]
-    time.sleep(1.5)
+    bot.advance_to("2018-09-18T15:55", emu)
     assert len(reminders(emu, user)) == 1
 
 
@@ -253,15 +257,15 @@ def test_no_reminder_when_restarted_after_the_start(env) -> None:
     user = Chat(emu, user_id=62004, lang="en")
     save_opening(user)
     env.stop(bot)
-    bot = env.start("2018-09-18T16:05")  # the session started while the bot was down: too late to remind
-    time.sleep(2.5)
+    bot = env.start("2018-09-18T16:05", frozen=True)  # the session started while the bot was down: too late
+    bot.idle(emu)
     assert reminders(emu, user) == []
     assert list(bot.core.store.db.query("select * from notices where kind = 'remind'")) == []
 
 
 def test_reminder_in_the_users_language(env) -> None:
     emu = env.emu
-    env.start("2018-09-18T15:50")  # past 15:45, before 16:00: the reminder goes out right after saving
+    env.start("2018-09-18T15:50", frozen=True)  # past 15:45, before 16:00: the reminder goes out right after saving
     user = Chat(emu, user_id=62005, lang="ko")
     since = user.mark()
     ack = save_opening(user)
@@ -277,7 +281,7 @@ def test_reminder_in_the_users_language(env) -> None:
 
 def test_remind_command_settings_and_30_minutes(env) -> None:
     emu = env.emu
-    bot = env.start("2018-09-18T15:29:57")
+    bot = env.start("2018-09-18T15:29", frozen=True)
     user = Chat(emu, user_id=63001, lang="en")
     assert "Now: 15 minutes before" in user.say("/remind").params["text"]
     assert "Now: 15 minutes before" in user.say("/remind abc").params["text"]
@@ -290,16 +294,17 @@ def test_remind_command_settings_and_30_minutes(env) -> None:
     assert "30 minutes" in ack.params["text"]
     control = Chat(emu, user_id=63002, lang="en")  # default 15 minutes: due at 15:45, not now
     save_opening(control)
-    reminder = wait_unprompted(emu, user, since, "Starting in", timeout=8)
+    bot.idle(emu)
+    assert reminders(emu, user) == []  # at 15:30, not right away
+    bot.advance_to("2018-09-18T15:30", emu)
+    reminder = wait_unprompted(emu, user, since, "Starting in")
     assert "Starting in 30 minutes" in reminder.params["text"]
-    assert time.monotonic() - bot.clock_started >= 2.5  # at 15:30, not right away
-    time.sleep(1)
     assert len(reminders(emu, user)) == 1 and reminders(emu, control) == []
 
 
 def test_remind_off_sends_nothing_at_due_time(env) -> None:
     emu = env.emu
-    env.start("2018-09-18T15:44:57")
+    bot = env.start("2018-09-18T15:44", frozen=True)
     quiet = Chat(emu, user_id=63003, lang="en")
     off = quiet.say("/remind off").params["text"]
     assert "Reminders are off" in off
@@ -309,12 +314,12 @@ def test_remind_off_sends_nothing_at_due_time(env) -> None:
     assert "Reminders are off" in ack.params["text"]
     control = Chat(emu, user_id=63004, lang="en")  # same session, default setting: proves the due time passed
     save_opening(control)
-    wait_unprompted(emu, control, since, "Starting in", timeout=8)
-    time.sleep(0.5)
+    bot.advance_to("2018-09-18T15:45", emu)
+    wait_unprompted(emu, control, since, "Starting in")
     assert reminders(emu, quiet) == []
     # and back on: the reminder is sent late (15:45 passed, the session has not started)
     assert "15 minutes" in quiet.say("/remind 15").params["text"]
-    late = wait_unprompted(emu, quiet, since, "Starting in", timeout=5)
+    late = wait_unprompted(emu, quiet, since, "Starting in")
     assert OPENING_TITLE in late.params["text"]
 
 
@@ -376,15 +381,16 @@ def test_cli_ics_command(env, tmp_path) -> None:
 
 def test_rating_request_once_rate_feedback_and_staff_report(env) -> None:
     emu = env.emu
-    bot = env.start("2018-09-19T09:59:57")
+    bot = env.start("2018-09-19T09:59", frozen=True)
     user = Chat(emu, user_id=65001, lang="en")
     since = user.mark()
     save_opening(user)  # already over; no end time → feedback asked 2018-09-19 10:00
+    bot.idle(emu)
+    assert rate_requests(emu, user) == []  # not before 10:00
+    bot.advance_to("2018-09-19T10:00", emu)
     request = emu.wait_for(lambda c: c.method == "sendMessage" and c.ok and c.params.get("chat_id") == 65001
                            and any(b.get("callback_data", "").startswith("rate:") for b in buttons(c)),
                            since=since, timeout=8)[-1]
-    elapsed = time.monotonic() - bot.clock_started
-    assert 2.5 <= elapsed <= 6.5, f"rating request after {elapsed:.2f}s, expected ~3 s (at 10:00 event time)"
     assert OPENING_TITLE in request.params["text"]
     assert [b["callback_data"] for b in buttons(request)] == [f"rate:{OPENING}:{n}" for n in range(1, 6)]
     assert reminders(emu, user) == []  # it had started long ago: no reminder
@@ -397,13 +403,13 @@ def test_rating_request_once_rate_feedback_and_staff_report(env) -> None:
             == [(65001, OPENING, 4)]
     finally:
         store.close()
-    time.sleep(0.5)
+    bot.advance_to("2018-09-19T10:01", emu)  # due (and run) again by the clock: asked only once
     assert len(rate_requests(emu, user)) == 1
 
     env.stop(bot)
     since = user.mark()
-    bot = env.start("2018-09-19T10:00:30")  # due again after a restart, but already sent
-    time.sleep(3)
+    bot = env.start("2018-09-19T10:00:30", frozen=True)  # due again after a restart, but already sent
+    bot.idle(emu)
     assert rate_requests(emu, user, since) == []
 
     assert "Add your comment" in user.say("/feedback").params["text"]
@@ -420,7 +426,7 @@ def test_rating_request_once_rate_feedback_and_staff_report(env) -> None:
 
 def test_moved_and_dropped_session_notices_and_reschedule(env) -> None:
     emu = env.emu
-    env.start("2018-09-18T16:44:56")  # the 16:00 ceremony has started: no reminder for it
+    bot = env.start("2018-09-18T16:44", frozen=True)  # the 16:00 ceremony has started: no reminder for it
     user = Chat(emu, user_id=66001, lang="en")
     other = Chat(emu, user_id=66002, lang="en")  # saved something else: told nothing
     save_opening(user)
@@ -437,8 +443,10 @@ def test_moved_and_dropped_session_notices_and_reschedule(env) -> None:
     moved = wait_unprompted(emu, user, since, "changed", timeout=8)
     assert "A session in your agenda has changed" in moved.params["text"]
     assert OPENING_TITLE in moved.params["text"] and "17:00" in moved.params["text"]
-    # rescheduled from the new time: 17:00 − 15 min = 16:45, a few seconds from now
-    reminder = wait_unprompted(emu, user, since, "Starting in", timeout=8)
+    # rescheduled from the new time: 17:00 − 15 min = 16:45
+    assert reminders(emu, user, since) == []
+    bot.advance_to("2018-09-18T16:45", emu)
+    reminder = wait_unprompted(emu, user, since, "Starting in")
     assert "17:00" in reminder.params["text"]
     assert "17:00" in user.say("/my").params["text"]
 
@@ -449,7 +457,7 @@ def test_moved_and_dropped_session_notices_and_reschedule(env) -> None:
     assert "Knowledge reloaded" in staff.say("/reload").params["text"]
     dropped = wait_unprompted(emu, user, since, "removed from the programme", timeout=8)
     assert OPENING_TITLE in dropped.params["text"]
-    time.sleep(0.3)
+    bot.idle(emu)
     assert unprompted(emu, other, other_since) == []
 
 
@@ -465,7 +473,7 @@ def test_saving_a_dropped_session(env) -> None:
     assert "Knowledge reloaded" in Chat(emu, user_id=STAFF, lang="en").say("/reload").params["text"]
     since = user.mark()
     ack = press(user, old_answer, f"sv:{OPENING}")
-    time.sleep(0.5)
+    bot.idle(emu)
     assert bot.core.store.agenda(66003) == []
     flips = [c for c in emu.calls[since:] if c.method == "editMessageReplyMarkup" and c.ok]
     # nothing was saved, so the button must not turn into ★ ("saved"), and the answer must not claim a removal

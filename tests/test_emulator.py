@@ -1,4 +1,4 @@
-"""Tests of the Bot API emulator (bot/emulator.py), driven by the real python-telegram-bot client.
+"""Tests of the Bot API emulator (the emulator/ package), driven by the real python-telegram-bot client.
 
 No mocks: every test talks HTTP to a running emulator through ``telegram.Bot`` (or raw ``httpx``
 where PTB would refuse to send the request), and one test runs a complete ``telegram.ext.Application``
@@ -9,8 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +25,10 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, Time
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler
 from telegram.request import HTTPXRequest
 
-from emulator import BotApiEmulator, EntityParseError, UploadedFile, parse_html, parse_markdown_v2
+import emulator as emulator_package
+from emulator import BotApiEmulator, EntityParseError, UploadedFile, default_spec_path, parse_html, parse_markdown_v2
+
+ROOT = Path(__file__).resolve().parent.parent
 
 CHAT = 4242
 
@@ -476,6 +484,58 @@ def test_group_messages_and_replies(emu):
 
 
 # -- control interface, standalone use, whole application -------------------------------------------
+
+
+def test_methods_without_an_implementation_are_still_validated(emu):
+    """logOut/close (and every other method without an _m_ implementation) go through the spec check."""
+    assert emu.request("logOut") == (200, {"ok": True, "result": True})
+    status, response = emu.request("close", {"chat_id": CHAT})
+    assert status == 400 and response["description"] == 'Bad Request: unknown parameter "chat_id" for method close'
+    status, response = emu.request("banChatMember", {"chat_id": CHAT})
+    assert status == 400 and response["description"] == 'Bad Request: parameter "user_id" is required'
+    status, response = emu.request("banChatMember", {"chat_id": CHAT, "user_id": "x"})
+    assert status == 400 and "must be of type Integer" in response["description"]
+
+
+def test_the_spec_ships_in_the_package_and_botapi_spec_overrides_it(monkeypatch, tmp_path):
+    monkeypatch.delenv("BOTAPI_SPEC", raising=False)
+    shipped = Path(emulator_package.__file__).with_name("botapi-10.1.json")
+    assert default_spec_path() == shipped.resolve() and shipped.is_file()
+    assert BotApiEmulator().spec.version == "Bot API 10.1"
+
+    full = json.loads(shipped.read_text(encoding="utf-8"))
+    tiny = {"version": "test-0.1", "methods": {"getMe": full["methods"]["getMe"]}, "types": {}}
+    (tmp_path / "tiny.json").write_text(json.dumps(tiny), encoding="utf-8")
+    monkeypatch.setenv("BOTAPI_SPEC", str(tmp_path / "tiny.json"))
+    small = BotApiEmulator()
+    assert small.spec.version == "test-0.1"
+    assert small.request("getMe")[0] == 200
+    assert small.request("sendMessage", {"chat_id": CHAT, "text": "hi"}) == (
+        404, {"ok": False, "error_code": 404, "description": "Not Found"})
+
+
+@pytest.mark.parametrize("command", [
+    ["-m", "emulator", "--port", "0", "--token", "654321:ABC", "--chat", "77"],
+    ["-m", "bot", "emulator", "--port", "0", "--token", "654321:ABC"],
+], ids=["python -m emulator", "python -m bot emulator"])
+def test_standalone_emulator_serves_until_terminated(command):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        base_url = proc.stdout.readline().strip()  # printed once it listens
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/bot"), proc.stderr.read()
+        me = httpx.post(f"{base_url}654321:ABC/getMe", timeout=5).json()
+        assert me["ok"] and me["result"]["id"] == 654321
+        sent = httpx.post(f"{base_url}654321:ABC/sendMessage", data={"chat_id": 77, "text": "hi"}, timeout=5)
+        assert sent.status_code == (200 if "--chat" in command else 400)
+        assert httpx.get(base_url.removesuffix("/bot") + "/_emulator/health", timeout=5).json()["ok"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+        proc.stdout.close()
+        proc.stderr.close()
+
 
 
 def test_control_interface_over_http(emu):

@@ -156,3 +156,33 @@ def test_cli_validate_exit_codes(tmp_path: Path) -> None:
 def test_real_knowledge_base_is_valid() -> None:
     kb = load_knowledge(Path(__file__).resolve().parent.parent / "knowledge")
     assert len(kb.sessions) >= 15 and len(kb.speakers) >= 4 and len(kb.faq) >= 30
+
+
+# ---------------------------------------------------------------- issue 12 item 3: each field declared once
+
+
+ALLOWED = {
+    "venues": "id, name, address, latitude, longitude, description, aliases, questions",
+    "pavilions": "id, name, venue, description, aliases, questions",
+    "speakers": "id, name, title, topic, quote, aliases, questions",
+    "sessions": "id, days, title, start, end, venue, room, speakers, kind, description, aliases, questions",
+    "awards": "id, competition, prize, category, honour, amount_krw, note, winners, aliases, questions",
+    "faq": "id, title, topic, questions, keywords, answer",
+}
+
+
+@pytest.mark.parametrize("section", list(ALLOWED))
+def test_fields_and_their_order_come_from_the_model(tmp_path: Path, section: str) -> None:
+    """The checks are read from the model's field declarations: an unknown field lists exactly the model's
+    fields (in the order organisers have always seen), and required = declared without a default."""
+    from dataclasses import MISSING, fields
+
+    from bot.knowledge import MODELS
+
+    problems = problems_of(write_kb(tmp_path, f"{section}:\n  - zzzzzz: 1\n"))
+    unknown = [p.message for p in problems if p.field.endswith(".zzzzzz")]
+    assert unknown == [f"unknown field 'zzzzzz' (allowed: {ALLOWED[section]})"]
+    model = MODELS[section]
+    required = {f.name for f in fields(model) if f.default is MISSING and f.default_factory is MISSING}
+    missing = {p.message.split("'")[1] for p in problems if p.message.endswith("is required and missing")}
+    assert missing == required and set(ALLOWED[section].split(", ")) == {f.name for f in fields(model)}

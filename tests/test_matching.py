@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.answer import Brain, MemorySink, event_day, time_intent
-from bot.config import load_config
+from bot.config import Matching, load_config
+from bot.search import Outcome, Ranked, decide
 
 ROOT = Path(__file__).resolve().parent.parent
 KST = "+09:00"
@@ -68,20 +69,92 @@ def test_out_of_domain_is_honest_and_recorded(brain: Brain, question: str) -> No
 
 
 def test_ambiguous_offers_at_most_three_candidates(brain: Brain) -> None:
-    from bot.search import Result, Match
-    result = Result("ambiguous", (Match("hackathon-winners", 55), Match("award:hackathon-grand", 54),
-                                   Match("session:hackathon", 53)), "x")
-    ans = brain.from_result("해커톤", "ko", result, NOW)
+    outcome = Outcome("ambiguous", (Ranked("hackathon-winners", 55), Ranked("award:hackathon-grand", 54),
+                                    Ranked("session:hackathon", 53), Ranked("keynote-speeches", 53)))
+    ans = brain.reply_to("해커톤", "ko", outcome, NOW)
     options = [b.data for row in ans.reply.buttons for b in row if b.data and b.data.startswith("a:")]
     assert ans.outcome == "ambiguous" and options == ["a:hackathon-winners", "a:award:hackathon-grand",
                                                       "a:session:hackathon"]
     assert "혹시" in ans.reply.doc.plain()
 
 
-def test_search_outcomes_follow_thresholds(brain: Brain) -> None:
-    index = brain.index
-    assert index.search("해커톤 대상 누구야").outcome == "answer"
-    assert index.search("quantum chromodynamics lecture").outcome == "none"
+def test_match_outcomes_follow_thresholds(brain: Brain) -> None:
+    assert brain.match("해커톤 대상 누구야").kind == "answer"
+    assert brain.match("quantum chromodynamics lecture").kind == "none"
+
+
+# ------------------------------------------------------------------ decide(): thresholds 56 / 54 / margin 1
+
+M = Matching(confident=56, ambiguous=54, margin=1, analyser="rules")
+
+
+def test_decide_nothing_ranked_is_none() -> None:
+    assert decide([], M) == Outcome("none", ())
+
+
+def test_decide_clear_best_answers() -> None:
+    ranked = [Ranked("a", 70.0), Ranked("b", 60.0)]
+    assert decide(ranked, M) == Outcome("answer", tuple(ranked))
+
+
+def test_decide_thresholds_are_inclusive() -> None:
+    assert decide([Ranked("a", 56.0), Ranked("b", 55.0)], M).kind == "answer"  # exactly confident, exactly margin
+    assert decide([Ranked("a", 55.9)], M).kind == "ambiguous"  # below confident, at or above ambiguous
+    assert decide([Ranked("a", 54.0)], M).kind == "ambiguous"
+
+
+def test_decide_tie_within_margin_is_ambiguous() -> None:
+    out = decide([Ranked("a", 70.0), Ranked("b", 69.5), Ranked("c", 40.0)], M)
+    assert out.kind == "ambiguous"
+    assert [c.entry_id for c in out.candidates] == ["a", "b"]  # c is below `ambiguous`: not offered
+
+
+def test_decide_related_runner_up_does_not_make_it_ambiguous() -> None:
+    twin = [Ranked("a", 70.0), Ranked("a-twin", 69.9, related=True), Ranked("b", 60.0)]
+    assert decide(twin, M).kind == "answer"  # the margin is taken to b, the best unrelated runner-up
+    rival = [Ranked("a", 70.0), Ranked("a-twin", 69.9, related=True), Ranked("b", 69.5)]
+    assert decide(rival, M).kind == "ambiguous"
+
+
+def test_decide_below_ambiguous_is_none_with_its_candidates() -> None:
+    ranked = [Ranked("a", 53.9), Ranked("b", 20.0)]
+    out = decide(ranked, M)
+    assert out.kind == "none" and out.candidates == tuple(ranked)  # kept for the organisers' report
+    assert out.reason is None
+
+
+def test_rank_is_best_first_with_cutoff_and_limit(brain: Brain) -> None:
+    query = brain.parse("해커톤 대상 누구야")
+    ranked = brain.index.rank(query, limit=None)
+    assert len(ranked) > 3 and [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
+    assert all(r.score > 0 for r in ranked) and not ranked[0].related
+    assert brain.index.rank(query, limit=2) == ranked[:2]
+    cut = brain.index.rank(query, limit=None, score_cutoff=54)
+    raw = brain.index.scores(query)
+    assert cut and cut == ranked[:len(cut)] and len(cut) == int((raw >= 54).sum())  # the cut-off on raw scores
+    related = [r for r in ranked[1:] if r.related]
+    assert all(brain.index.related(ranked[0].entry_id, r.entry_id) for r in related)
+
+
+def test_a_question_is_parsed_once(brain: Brain, monkeypatch) -> None:
+    import dataclasses
+
+    from bot import search
+    calls = []
+    parse = search.Query.parse.__func__
+
+    def counting(cls, text, index=None):
+        calls.append(text)
+        return parse(cls, text, index)
+
+    monkeypatch.setattr(search.Query, "parse", classmethod(counting))
+    brain.ask("gozjxhs 대상 누구야", NOW)
+    brain.ask("오늘 일정", NOW)
+    assert calls == ["gozjxhs 대상 누구야", "오늘 일정"]
+    query = brain.parse("gozjxhs 대상")
+    assert query.qwerty and query.lang == "ko" and "해커톤" in query.words and query.jamo.startswith("ㅎㅐㅋ")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        query.words = ()  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("question,intent", [("지금 뭐해?", "now"), ("what's next", "next"), ("오늘 일정", "today"),
@@ -124,9 +197,16 @@ def test_bad_input(brain: Brain) -> None:
     assert brain.ask("", NOW).outcome == "empty"
     assert brain.ask("🙂🙂", NOW).outcome == "empty"
     assert brain.ask("x" * 5000, NOW).outcome == "too_long"
-    assert brain.ask("<b>&amp;</b> ' \" ; DROP TABLE", NOW).outcome in ("none", "ambiguous", "answer")
+    # markup, entities and SQL-ish text are plain words that match nothing: the honest "I don't know",
+    # recorded as asked (raw), never a crash or a made-up answer
+    odd = "<b>&amp;</b> ' \" ; DROP TABLE"
+    before = len(brain.sink.items)
+    ans = brain.ask(odd, NOW)
+    assert ans.outcome == "none" and ans.entry is None and "044-201-4878" in ans.reply.doc.plain()
+    assert len(brain.sink.items) == before + 1 and brain.sink.items[-1][0] == odd
 
 
+@pytest.mark.slow
 def test_ask_cli_jsonl_in_order(tmp_path: Path) -> None:
     questions = "해커톤 대상 누구야\nbitcoin price\n지금 뭐해\n"
     out = subprocess.run([sys.executable, "-m", "bot", "ask", "--jsonl", "--now", "2018-09-18T15:30"], input=questions,

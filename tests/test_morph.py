@@ -10,7 +10,7 @@ import pytest
 from bot import morph as M
 from bot.answer import Brain
 from bot.config import load_config
-from bot.search import prepare_query
+from bot.search import OTHER_EDITION, prepare_query
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,7 @@ def test_qwerty_context_converts_short_words(brain: Brain) -> None:
 @pytest.mark.parametrize("question", ["when is WSCW 2019", "2020년 행사 어디서 해", "내년 월드 스마트시티 위크 언제 해요",
                                       "where is next year's event"])
 def test_other_years_and_editions_are_out_of_scope(brain: Brain, question: str) -> None:
-    assert brain.index.search(question).outcome == "none"
+    assert brain.match(question) == OTHER_EDITION
 
 
 def test_other_edition_reply_says_what_the_bot_knows(brain: Brain) -> None:
@@ -77,7 +77,7 @@ def test_other_edition_reply_says_what_the_bot_knows(brain: Brain) -> None:
 
 
 def test_same_year_is_in_scope(brain: Brain) -> None:
-    assert brain.index.search("WSCW 2018 언제야").outcome == "answer"
+    assert brain.match("WSCW 2018 언제야").kind == "answer"
 
 
 def test_answers_are_indexed_as_facts(brain: Brain) -> None:
@@ -104,7 +104,8 @@ def test_a_number_keeps_its_counter() -> None:
 
 def test_synonym_phrases_match_as_phrases(brain: Brain) -> None:
     index = brain.index
-    found = dict(zip(["was", "the", "world", "bank", "there"], index._matches(["was", "the", "world", "bank", "there"])))
+    question = ["was", "the", "world", "bank", "there"]
+    found = dict(zip(question, index._matches(question), strict=True))
     synonyms_of_world = {index.words[v] for v, _ in found["world"]}
     assert "국제기구" in synonyms_of_world  # "world bank" is in the 국제기구 group as a phrase ...
     alone = {index.words[v] for v, _ in index._matches(["world", "cup"])[0]}

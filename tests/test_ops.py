@@ -12,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
-from emulator import BotApiEmulator
+import pytest
+
 from bot.ops import DataLock, OperatorError
 from bot.store import Store
+from emulator import BotApiEmulator
 from harness import ROOT, TOKEN
 
 SECRET = TOKEN.split(":", 1)[1]
@@ -55,6 +57,7 @@ def write_config(tmp_path: Path, rate: float = 25) -> Path:
 # ---------------------------------------------------------------- item 5: one bot per data folder
 
 
+@pytest.mark.slow
 def test_second_run_on_the_same_data_folder_refuses_and_names_the_pid(tmp_path: Path) -> None:
     data = tmp_path / "data"
     with BotApiEmulator(token=TOKEN) as emu:
@@ -202,6 +205,7 @@ def test_doctor_bad_config_and_database(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- backup and restore
 
 
+@pytest.mark.slow
 def test_backup_during_a_broadcast_then_restore_resumes_it(tmp_path: Path) -> None:
     n = 1200
     ids = list(range(300_000, 300_000 + n))

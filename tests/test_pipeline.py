@@ -40,11 +40,9 @@ def sent_to(emu: BotApiEmulator, chat_id: int, since: int, method: str = "sendMe
     return [c for c in emu.calls[since:] if c.method == method and str(c.params.get("chat_id")) == str(chat_id)]
 
 
-def settle(emu: BotApiEmulator) -> None:
-    """Wait until the bot has handled what was pushed before: a staff member's /contact (never
-    flood-limited) is answered after them (with 32 updates handled at once, give the others a moment)."""
-    Chat(emu, user_id=STAFF).say("/contact")
-    time.sleep(0.3)
+def settle(emu: BotApiEmulator, runner: BotRunner) -> None:
+    """Wait until the bot has handled everything pushed before (fetched, handled, nothing in flight)."""
+    runner.idle(emu)
 
 
 def metrics(runner: BotRunner) -> dict[tuple[str, tuple], float]:
@@ -81,7 +79,7 @@ def test_commands_for_other_bots_are_ignored(bot, emu) -> None:
     for text in ("/start@otherbot", "/foo@otherbot", "/contact@OtherBot hello"):
         emu.push_message(private.chat_id, text, user_id=private.user_id)
         emu.push_message(group.chat_id, text, user_id=group.user_id, chat_type="group")
-    settle(emu)
+    settle(emu, bot)
     assert not sent_to(emu, private.chat_id, since) and not sent_to(emu, group.chat_id, since)
     # the same commands addressed to this bot are answered (in a group too)
     assert "044-201-4878" in group.say("/contact@wscw_test_bot").params["text"]
@@ -90,7 +88,7 @@ def test_commands_for_other_bots_are_ignored(bot, emu) -> None:
 
 
 def test_metrics_count_updates_by_kind_replies_and_questions(bot, emu) -> None:
-    settle(emu)
+    settle(emu, bot)
     before = metrics(bot)
     c = chat(emu)
     c.say("/contact")
@@ -102,7 +100,7 @@ def test_metrics_count_updates_by_kind_replies_and_questions(bot, emu) -> None:
     emu.wait_for("answerCallbackQuery", since=since)
     emu.push_inline_query(c.user_id, "해커톤")
     emu.wait_for("answerInlineQuery", since=since)
-    time.sleep(0.3)
+    settle(emu, bot)
     after = metrics(bot)
 
     def grew(name: str, **labels: str) -> float:
@@ -142,7 +140,7 @@ def test_one_flood_limit_for_every_kind_of_update_but_never_for_staff(tmp_path) 
             emu.push_message(c.chat_id, "/feedback great event", user_id=c.user_id)
             for _ in range(5):  # staff are never limited
                 assert "044-201-4878" in Chat(emu, user_id=STAFF).say("/contact").params["text"]
-            time.sleep(0.3)
+            settle(emu, runner)
             acks = [x for x in emu.calls[since:] if x.method == "answerCallbackQuery"]
             assert len(acks) == 2 and not acks[1].params.get("text")
             assert not sent_to(emu, c.chat_id, since) and not sent_to(emu, c.chat_id, since, "editMessageReplyMarkup")
@@ -153,7 +151,7 @@ def test_one_flood_limit_for_every_kind_of_update_but_never_for_staff(tmp_path) 
             for n in range(5):
                 emu.push_inline_query(c.user_id, f"해커톤 {n}")
             emu.wait_for("answerInlineQuery", count=3, since=since)
-            time.sleep(0.3)
+            settle(emu, runner)
             assert len(emu.calls_of("answerInlineQuery")) == 3
         finally:
             runner.stop()

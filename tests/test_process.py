@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from emulator import BotApiEmulator
 from harness import ROOT, TOKEN
 
@@ -37,6 +39,7 @@ def test_run_without_token_explains(tmp_path: Path) -> None:
     assert "TELEGRAM_BOT_TOKEN" in out.stdout and "python -m bot chat" in out.stdout
 
 
+@pytest.mark.slow
 def test_polling_process_answers_and_keeps_token_out_of_logs(tmp_path: Path) -> None:
     log = tmp_path / "bot.log"
     with BotApiEmulator(token=TOKEN) as emu, open(log, "wb") as sink:
@@ -56,6 +59,7 @@ def test_polling_process_answers_and_keeps_token_out_of_logs(tmp_path: Path) -> 
     assert "starting" in text and TOKEN not in text and TOKEN.split(":")[1] not in text
 
 
+@pytest.mark.slow
 def test_webhook_mode_with_secret_token(tmp_path: Path) -> None:
     port = free_port()
     cfg = tmp_path / "config.yaml"
@@ -102,6 +106,7 @@ def test_webhook_mode_with_secret_token(tmp_path: Path) -> None:
             proc.wait(20)
 
 
+@pytest.mark.slow
 def test_sigterm_mid_broadcast_stops_within_5_seconds_and_resumes(tmp_path: Path) -> None:
     from bot.store import Store
 
@@ -205,6 +210,7 @@ class _EchoingGateway:
         self.server.server_close()
 
 
+@pytest.mark.slow
 def test_token_never_in_logs_when_the_api_fails(tmp_path: Path) -> None:
     secret_part = TOKEN.split(":")[1]
     # a wrong token: the API answers 401

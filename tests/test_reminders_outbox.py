@@ -18,7 +18,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,9 +28,9 @@ import sqlite_utils
 from bot.agenda import Outgoing, Skip, first_start, notice_message, rating_refusal
 from bot.broadcast import Blocked, Broadcaster, Failed, NoticeSender, Pacer, RetryLater
 from bot.clock import Clock
-from emulator import BotApiEmulator, Call
 from bot.knowledge import load_knowledge
 from bot.store import Announcement, Store, _migrate_1
+from emulator import BotApiEmulator, Call
 from harness import ROOT, STAFF, TOKEN, BotRunner, Chat, buttons, make_config
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -281,6 +281,7 @@ def reminders_per_chat(emu: BotApiEmulator, ids) -> Counter:
                    if c.ok and c.params["chat_id"] in wanted and REMINDER in c.params.get("text", ""))
 
 
+@pytest.mark.slow
 def test_300_reminders_due_together_all_delivered_once_under_a_rate_limit(env) -> None:
     """300 attendees saved the opening ceremony (16:00, reminder at 15:45); the API allows 100 sends/s
     and the bot is configured to 200/s, so Telegram answers 429 and the bot must wait and resend."""
@@ -301,7 +302,7 @@ def test_300_reminders_due_together_all_delivered_once_under_a_rate_limit(env) -
         time.sleep(0.1)
     seconds = time.monotonic() - started
     sends = [c.time for c in emu.calls_of("sendMessage") if c.ok and REMINDER in c.params.get("text", "")]
-    time.sleep(2.5)  # a drain that would send anything twice has time to do so (the notice job runs every 2 s)
+    bot.run_job("notices", emu)  # the notice job (every 2 s) looked again: a drain that would send twice did so
     per_chat = reminders_per_chat(emu, ids)
     rejected = sum(1 for c in emu.calls_of("sendMessage") if c.status == 429)
     delivered = len(per_chat)
@@ -330,7 +331,7 @@ def test_pending_notices_are_sent_after_a_restart_and_sent_ones_are_not(env) -> 
         emu.add_chat(i)
     bot = env.start("2018-09-18T15:50", frozen=True)  # … found at the next start, 10 minutes before 16:00
     emu.wait_for(lambda c: c.method == "sendMessage" and c.ok and c.params["chat_id"] in pending, count=2, timeout=8)
-    time.sleep(2.5)  # the notice job ran again; the agenda jobs for 15:45 ran (late) too
+    bot.run_job("notices", emu)  # the notice job ran again; the agenda jobs for 15:45 ran (late) too
     per_chat = reminders_per_chat(emu, pending + [sent])
     assert per_chat == {71001: 1, 71002: 1}
     text = emu.calls_of("sendMessage", chat_id=71001)[0].params["text"]
@@ -344,6 +345,7 @@ def start_process(cfg_path: Path, data: Path, base_url: str, now: str, log) -> s
     return subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=env, stdout=log, stderr=log)
 
 
+@pytest.mark.slow
 def test_sigkill_mid_reminders_then_resume(tmp_path: Path) -> None:
     users = 300
     cfg_path = tmp_path / "config.yaml"

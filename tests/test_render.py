@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from bot import pages
-from emulator import parse_html
 from bot.knowledge import load_knowledge
 from bot.render import Doc, b, export_records, render_entry, won
+from emulator import parse_html
 
 ROOT = Path(__file__).resolve().parent.parent
 

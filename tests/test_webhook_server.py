@@ -16,11 +16,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from emulator import BotApiEmulator
+import pytest
+from test_process import free_port
+
 from bot.metrics import CONTENT_TYPE
 from bot.store import Store
+from emulator import BotApiEmulator
 from harness import ROOT, TOKEN
-from test_process import free_port
 
 USER = 777
 
@@ -69,6 +71,7 @@ class WebhookBot:
         return self.proc.wait(20)
 
 
+@pytest.mark.slow
 def test_webhook_requires_the_secret_health_and_metrics(tmp_path: Path) -> None:
     data = tmp_path / "data"
     store = Store.in_dir(data)
@@ -149,6 +152,7 @@ def test_webhook_secret_telegram_would_refuse_stops_the_start(tmp_path: Path) ->
         assert not emu.calls_of("setWebhook")
 
 
+@pytest.mark.slow
 def test_webhook_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     import socket
 

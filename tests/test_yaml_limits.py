@@ -23,7 +23,7 @@ def billion_laughs() -> str:
     """The classic: 10 levels of 10 aliases each, ~500 bytes, 10¹⁰ strings once expanded."""
     names = "abcdefghij"
     lines = ["a: &a [" + ",".join(["lol"] * 10) + "]"]
-    for prev, name in zip(names, names[1:]):
+    for prev, name in zip(names, names[1:], strict=False):
         lines.append(f"{name}: &{name} [" + ",".join([f"*{prev}"] * 10) + "]")
     return "\n".join(lines) + "\n"
 

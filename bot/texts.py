@@ -1,0 +1,399 @@
+"""Every sentence the bot says, one catalogue per language (`KO`, `EN`: the same keys, the same
+{placeholders} — a test checks it), and the one rule for which language a user gets (`lang_of`,
+`pick_lang`).
+
+Keys are grouped by where they appear: no prefix for the attendee's general messages, then `menu.`,
+`cmd.` (command menus), `help.`, `render.` (answers), `agenda.`, `notice.` (reminders, feedback
+requests, programme changes), `sub.` and `announce.` (announcements), `progress.`, and `staff.`,
+`reload.` for staff screens. Staff screens are bilingual today, so `STAFF` is shared by both catalogues.
+Texts holding HTML say so in a comment; what goes into their placeholders must be escaped by the caller.
+"""
+
+from __future__ import annotations
+
+from string import Formatter
+
+LANGS = ("en", "ko")
+DEFAULT_LANG = "en"
+
+
+def lang_of(language_code: str | None) -> str:
+    """Telegram's `language_code` (an IETF tag: "ko", "ko-KR", "en-GB", None) → "ko" or "en"."""
+    return "ko" if (language_code or "").lower().startswith("ko") else "en"
+
+
+def pick_lang(chosen: str | None = None, question: str | None = None, app: str | None = None) -> str:
+    """The language to answer in: the user's /lang choice, else the language the question is written
+    in (when there is one: free text, inline queries), else the Telegram app's language."""
+    if chosen in LANGS:
+        return chosen
+    if question in LANGS:
+        return question
+    return lang_of(app)
+
+
+def parse_lang(word: str) -> str | None:
+    """`/lang <word>`: "ko", "en", or None when the word names no language."""
+    return LANG_WORDS.get(word.strip().lower())
+
+
+LANG_WORDS = {"ko": "ko", "kr": "ko", "korean": "ko", "한국어": "ko",
+              "en": "en", "english": "en", "영어": "en"}
+
+
+def won(amount: int, lang: str) -> str:
+    """A sum in Korean won: 만원 units when round in Korean, "KRW 1,000" in English."""
+    if lang == "ko":
+        if amount % 10000 == 0:
+            return f"{amount // 10000:,}만원"
+        return f"{amount:,}원"
+    return f"KRW {amount:,}"
+
+
+# ---------------------------------------------------------------- staff screens (bilingual for now)
+
+STAFF = {
+    "cmd.broadcast": "Announce to subscribers / 공지 발송",
+    "cmd.broadcasts": "Recent broadcasts / 발송 현황",
+    "cmd.reload": "Reload the knowledge / 지식 다시 읽기",
+    "cmd.unanswered": "Unanswered questions / 못 답한 질문",
+    "cmd.stats": "Statistics / 통계",
+    "cmd.ratings": "Session ratings / 세션 평가",
+    "staff.broadcast_usage": ("Usage:\n/broadcast [all|ko|en]\nKO: 한국어 공지\nEN: English announcement\n\n"
+                              "Text without KO:/EN: goes to everyone as written. Reply with /broadcast to a "
+                              "message, photo or document to send that instead."),
+    # HTML; {audience}, {ko}, {en} escaped by the caller
+    "staff.preview_copy": ("📣 Preview #{id} — the message you replied to will be copied to <b>{audience}</b> "
+                           "subscribers. Nothing is sent before you confirm."),
+    "staff.preview_text": ("📣 Preview #{id} — audience: <b>{audience}</b>. Nothing is sent before you confirm.\n\n"
+                           "🇰🇷 {ko}\n\n🇬🇧 {en}"),
+    "staff.confirm_button": "✅ Confirm / 발송",
+    "staff.cancel_button": "✖️ Cancel / 취소",
+    "staff.stop_button": "⏹ Stop / 중단",
+    "staff.cancel_id_button": "⏹ Cancel #{id}",
+    "staff.already": "📣 #{id} is already {status}.",
+    "staff.queued": "📣 #{id} queued for {n} subscribers…",
+    "staff.cancelled": "✖️ #{id} cancelled. Sent before cancel: {sent}.",
+    # HTML; {snippet} escaped by the caller
+    "staff.broadcast_line": ("#{id} {status} · {audience} · sent {sent}/{total} · blocked {blocked} · "
+                             "failed {failed} — {snippet}"),
+    "staff.copied_message": "(copied message)",
+    "staff.no_broadcasts": "No announcements yet.",
+    "staff.unanswered_none": "No unanswered questions in the last 24 hours. 🎉",
+    "staff.unanswered_head": "❓ Unanswered in the last 24 h: {questions} questions, {groups} groups",
+    "staff.unanswered_line": "{count}× {example}",
+    "staff.unanswered_variants": "  (+{n} variants)",
+    "staff.problem": "⚠️ {problem}",
+    "staff.ratings_head": "⭐ Ratings",
+    "staff.ratings_line": "{average:.2f} ({votes}) — {title}",
+    "staff.ratings_none": "no ratings yet",
+    "staff.comments_head": "\n💬 Latest comments",
+    "staff.comment_line": "{at} [{language}] {text}",
+    "staff.comments_none": "none yet",
+    # knowledge reloads (bot/reload.py)
+    "reload.applied": "✅ Knowledge reloaded: {summary}.\nChanges: {changes}",
+    "reload.synonyms_changed": "\nSynonyms changed.",
+    "reload.unchanged": "✅ Knowledge reloaded: {summary}.\nNo changes: the bot answers as before.",
+    "reload.problems": ("⚠️ The knowledge files have {n} problem(s). The bot keeps answering from the last good "
+                        "version until they are fixed:\n{problems}"),
+    "reload.more_problems": "\n… and {n} more (python -m bot validate lists them all)",
+    "reload.error": ("⚠️ The knowledge reload failed: {error}. The bot keeps answering from the last good version. "
+                     "Run `python -m bot validate` and see the bot's log for details."),
+    "reload.timeout": ("⚠️ Loading the knowledge files took more than {seconds:g} s and was abandoned. The bot keeps "
+                       "answering from the last good version. Check for a very large file in the knowledge folder."),
+    "reload.busy": ("⏳ The previous knowledge load is still running ({seconds:.0f} s so far); no new load is started "
+                    "until it ends. The bot keeps answering from the last good version."),
+    "reload.held": ("⏸ Knowledge reload held: the new version would remove a lot. Nothing changes for attendees "
+                    "until you choose."),
+    "reload.held_removed": "Entries removed: {n} of {total}:",
+    "reload.held_more": "… and {n} more",
+    "reload.held_emptied": "File emptied: {name} (had {n} item(s))",
+    "reload.held_deleted": "File removed: {name} (had {n} item(s))",
+    "reload.held_wait": "If a file is still being saved, wait: a newer version replaces this one.",
+    "reload.kept": ("✋ Kept the current knowledge; the held version was dropped. The bot keeps answering from the "
+                    "last good version until the files change again."),
+    "reload.superseded": "↪️ This held version was replaced by a newer reload; see the latest message.",
+    "reload.apply_button": "✅ Apply anyway / 적용",
+    "reload.keep_button": "✋ Keep current / 유지",
+    "reload.closed": "This choice is no longer open: it was answered already or replaced by a newer reload.",
+    "reload.chosen_by": "{text}\n(chosen by {who})",
+    "reload.applied_by": "{text}\n(applied by {who})",
+    "reload.someone": "staff",
+}
+
+# ---------------------------------------------------------------- Korean
+
+KO = {
+    # general messages (bot.pages, bot.answer)
+    "welcome": ("안녕하세요! {name} 안내 봇입니다. 🏙\n궁금한 것을 편하게 물어보세요 (예: 「해커톤 대상 누구야?」, "
+                "「킨텍스 가는 길」).\n아래 메뉴로 둘러볼 수도 있어요."),
+    "menu": "무엇을 볼까요?",
+    "not_found": ("죄송해요, 그 질문에 대한 답은 아직 모르겠어요. 🙏\n질문을 남겨 두었으니 운영진이 확인할게요. "
+                  "아래 메뉴에서 찾아보시거나 문의처로 연락해 주세요:\n{contact}"),
+    "other_edition": ("저는 {event}, {dates} 정보만 알고 있어요. 🙏 다른 해나 다른 회차 행사는 문의처로 "
+                      "연락해 주세요:\n{contact}"),
+    "did_you_mean": "혹시 이것을 찾으셨나요?",
+    "empty": "질문을 글자로 입력해 주세요. 예: 「행사 언제 해?」",
+    "too_long": "질문이 너무 길어요. 짧게 한두 문장으로 물어봐 주세요.",
+    "unknown_command": "모르는 명령어예요. /help 로 쓸 수 있는 명령을 확인하세요.",
+    "non_text": "사진·스티커는 읽을 수 없어요. 질문을 글자로 입력해 주세요. 🙂",
+    "flood": "메시지가 너무 많아요. 잠시 후에 다시 물어봐 주세요.",
+    "lang_set": "언어를 한국어로 설정했어요.",
+    "choose_lang": "언어를 고르세요 / Choose a language:",
+    "lang_button_ko": "한국어",
+    "lang_button_en": "English",
+    "schedule": "어느 날의 일정을 볼까요?",
+    "speakers": "연사 — 이름을 누르면 자세히 볼 수 있어요.",
+    "results": "행사 결과 — 무엇을 볼까요?",
+    "venue_more": "전시관 — 누르면 참여 기관을 볼 수 있어요.",
+    "before": "행사 시작 전이에요. {start}에 시작해요.",
+    "after": "행사는 {end}에 끝났어요. 결과는 /results 에서 볼 수 있어요.",
+    "now_title": "지금 ({now})",
+    "now_none": "지금 시작 시간이 알려진 진행 중인 세션은 없어요.",
+    "next_title": "다음",
+    "next_none": "오늘 남은 일정 중 시작 시간이 알려진 세션은 없어요.",
+    "today_all": "오늘 열리는 행사 (시간 미정·종일)",
+    "times_note": "보도자료에 시간이 나온 세션은 개막식(16:00~)뿐이에요.",
+    "contact": "문의",
+    "error": "죄송해요, 일시적인 오류가 있었어요. 잠시 후 다시 시도해 주세요.",
+    "refused": "죄송해요, 운영진만 쓸 수 있는 명령이에요.",
+    # buttons
+    "menu.sched": "🗓 일정",
+    "menu.now": "⏱ 지금·다음",
+    "menu.venue": "📍 장소",
+    "menu.speakers": "🎤 연사",
+    "menu.results": "🏆 결과",
+    "menu.contact": "☎️ 문의",
+    "menu.back": "⬅️ 메뉴",
+    "star.add": "내 일정에 추가",
+    "star.remove": "내 일정에서 빼기",
+    # command menu (set_my_commands)
+    "cmd.start": "시작하고 메뉴 보기",
+    "cmd.menu": "메뉴",
+    "cmd.schedule": "날짜별 일정",
+    "cmd.now": "지금·다음",
+    "cmd.venue": "장소와 전시관",
+    "cmd.speakers": "연사",
+    "cmd.results": "결과: 시상, 해커톤, 비즈니스",
+    "cmd.contact": "문의처",
+    "cmd.my": "내 일정",
+    "cmd.remind": "알림 설정",
+    "cmd.ics": "캘린더 파일",
+    "cmd.announcements": "최근 공지",
+    "cmd.subscribe": "공지 받기",
+    "cmd.unsubscribe": "공지 그만 받기",
+    "cmd.feedback": "의견 보내기",
+    "cmd.lang": "언어: 한국어/English",
+    "cmd.help": "사용법",
+    # /help: the head, one line per group of commands (/name + help.<name>), the inline tip
+    "help.head": "이렇게 쓰세요:\n• 질문을 그냥 입력하세요 — 한국어/영어, 오타·초성(ㅎㅋㅌ)도 괜찮아요.",
+    "help.inline": "• 다른 대화방에서 @{bot} 해커톤 처럼 검색할 수도 있어요.",
+    "help.menu": "메뉴",
+    "help.schedule": "일정",
+    "help.now": "지금·다음",
+    "help.venue": "장소",
+    "help.speakers": "연사",
+    "help.results": "결과",
+    "help.contact": "문의",
+    "help.lang": "언어 바꾸기 (한국어/English)",
+    # answers (bot.render)
+    "render.speakers": "연사",
+    "render.when": "일시",
+    "render.where": "장소",
+    "render.time_tbc": "시간 미정(주최 측 공지 예정)",
+    "render.exhibitors": "참여",
+    "render.topic": "주제",
+    "render.winners": "수상",
+    "render.prize_money": "상금",
+    "render.more_works": "외 {n}점",
+    "render.total_works": "총 {n}점",
+    "render.sessions_of": "참여 세션",
+    "render.address": "주소",
+    "render.all_day": "시간 미정 · 종일",
+    # personal agenda
+    "agenda.saved": "내 일정에 추가했어요. 시작 {m}분 전에 알려 드릴게요.",
+    "agenda.saved_no_time": "내 일정에 추가했어요. 시작 시간이 아직 발표되지 않아 알림은 보낼 수 없어요.",
+    "agenda.saved_quiet": "내 일정에 추가했어요. (알림 꺼짐: /remind 15)",
+    "agenda.removed": "내 일정에서 뺐어요.",
+    "agenda.saved_started": "내 일정에 추가했어요. (이미 시작한 세션이라 알림은 없어요)",
+    "agenda.gone": "이 세션은 더 이상 프로그램에 없어요.",
+    "agenda.empty": "내 일정이 비어 있어요. 일정(/schedule)에서 ☆를 눌러 세션을 추가하세요.",
+    "agenda.title": "📌 내 일정",
+    "agenda.time_tba": "시간 미정",
+    "agenda.remind_on": "세션 시작 {m}분 전에 알려 드릴게요.",
+    "agenda.remind_off": "알림을 껐어요. 다시 켜려면 /remind 15",
+    "agenda.remind_usage": "지금 설정: {state}. 바꾸려면 /remind 30 (분) 또는 /remind off",
+    "agenda.remind_state_on": "{m}분 전",
+    "agenda.remind_state_off": "꺼짐",
+    "agenda.rated": "평가 고마워요! ({n}점)",
+    "agenda.feedback_usage": "의견을 함께 보내 주세요. 예: /feedback 안내 표지판이 더 있으면 좋겠어요",
+    "agenda.feedback_thanks": "의견 고마워요! 운영진에게 전달할게요.",
+    "agenda.rate_not_saved": "내 일정에 추가한 세션만 평가할 수 있어요.",
+    "agenda.rate_not_started": "세션이 시작된 뒤에 평가할 수 있어요.",
+    "agenda.ics_caption": "📅 내 일정 캘린더 파일이에요. 다시 가져오면 기존 일정이 갱신돼요.",
+    "agenda.ics_all": "📅 전체 프로그램 캘린더 파일이에요 (내 일정이 비어 있어요).",
+    # personal notices (HTML; placeholders escaped by bot.agenda)
+    "notice.reminder": "⏰ {m}분 뒤 시작: <b>{title}</b>\n🗓 {when}\n📍 {where}",
+    "notice.rate_q": "「{title}」 어떠셨어요? 1~5점으로 평가해 주세요.",
+    "notice.moved": "📌 내 일정의 세션이 변경됐어요: <b>{title}</b>\n🗓 {when}\n📍 {where}",
+    "notice.dropped": "📌 내 일정의 세션이 프로그램에서 빠졌어요: <b>{title}</b>",
+    # announcements (head: HTML)
+    "announce.head": "📣 <b>공지</b>",
+    "announce.none": "아직 공지가 없어요.",
+    "sub.on": "🔔 공지를 받아요. 그만 받으려면 /unsubscribe",
+    "sub.off": "🔕 공지를 더 보내지 않을게요. 다시 받으려면 /subscribe",
+    "sub.off_button": "🔕 공지 그만 받기",
+    "sub.on_button": "🔔 다시 받기",
+    # broadcast progress (staff)
+    "progress.sending": "📣 공지 #{id} 발송 중",
+    "progress.done": "📣 공지 #{id} 완료",
+    "progress.cancelled": "📣 공지 #{id} 취소됨",
+    "progress.counts": "보냄 {sent} · 남음 {pending} · 차단 {blocked} · 실패 {failed} (전체 {total}, 처리 {done})",
+    "stats": "📊 사용자 {users} · 구독 {subscribers} · 차단 {blocked}\n오늘 질문 {questions} · 답변률 {share}",
+    **STAFF,
+}
+
+# ---------------------------------------------------------------- English
+
+EN = {
+    # general messages (bot.pages, bot.answer)
+    "welcome": ("Hello! I'm the guide bot of {name}. 🏙\nAsk me anything in your own words (e.g. “who won the "
+                "hackathon?”, “where is it held?”),\nor browse with the menu below."),
+    "menu": "What would you like to see?",
+    "not_found": ("Sorry, I don't know the answer to that yet. 🙏\nI've passed your question on to the organisers. "
+                  "Try the menu below, or contact:\n{contact}"),
+    "other_edition": "I only know about {event}, {dates}. 🙏 For other years or editions, please contact:\n{contact}",
+    "did_you_mean": "Did you mean one of these?",
+    "empty": "Please type your question as text, e.g. “when is the event?”",
+    "too_long": "That message is too long — please ask in a sentence or two.",
+    "unknown_command": "I don't know that command. Send /help to see what I can do.",
+    "non_text": "I can't read photos or stickers — please type your question. 🙂",
+    "flood": "That's a lot of messages — please wait a moment and ask again.",
+    "lang_set": "Language set to English.",
+    "choose_lang": "Choose a language / 언어를 고르세요:",
+    "lang_button_ko": "한국어",
+    "lang_button_en": "English",
+    "schedule": "Which day's programme?",
+    "speakers": "Speakers — tap a name for details.",
+    "results": "Results — what would you like to see?",
+    "venue_more": "Pavilions — tap one to see who exhibited.",
+    "before": "The event hasn't started yet. It opens on {start}.",
+    "after": "The event ended on {end}. See /results for how it went.",
+    "now_title": "Now ({now})",
+    "now_none": "No session with a known time is running right now.",
+    "next_title": "Next",
+    "next_none": "No more sessions with a known start time today.",
+    "today_all": "On today (time not announced / all day)",
+    "times_note": "The press release gives a time only for the opening ceremony (16:00).",
+    "contact": "Contact",
+    "error": "Sorry, something went wrong on my side. Please try again in a moment.",
+    "refused": "Sorry, only event staff can use that command.",
+    # buttons
+    "menu.sched": "🗓 Schedule",
+    "menu.now": "⏱ Now & next",
+    "menu.venue": "📍 Venue",
+    "menu.speakers": "🎤 Speakers",
+    "menu.results": "🏆 Results",
+    "menu.contact": "☎️ Contact",
+    "menu.back": "⬅️ Menu",
+    "star.add": "Add to my agenda",
+    "star.remove": "Remove from my agenda",
+    # command menu (set_my_commands)
+    "cmd.start": "Start and show the menu",
+    "cmd.menu": "Menu",
+    "cmd.schedule": "Programme by day",
+    "cmd.now": "Now & next",
+    "cmd.venue": "Venue and pavilions",
+    "cmd.speakers": "Speakers",
+    "cmd.results": "Results: awards, hackathon, business",
+    "cmd.contact": "Contact the organisers",
+    "cmd.my": "My agenda",
+    "cmd.remind": "Reminder settings",
+    "cmd.ics": "Calendar file",
+    "cmd.announcements": "Recent announcements",
+    "cmd.subscribe": "Receive announcements",
+    "cmd.unsubscribe": "Stop announcements",
+    "cmd.feedback": "Send feedback",
+    "cmd.lang": "Language: 한국어/English",
+    "cmd.help": "How to use this bot",
+    # /help
+    "help.head": "How to use me:\n• Just type a question, in English or Korean — typos are fine.",
+    "help.inline": "• In any other chat, type @{bot} hackathon to search inline.",
+    "help.menu": "menu",
+    "help.schedule": "programme",
+    "help.now": "now & next",
+    "help.venue": "venue",
+    "help.speakers": "speakers",
+    "help.results": "results",
+    "help.contact": "contact",
+    "help.lang": "switch language (English/한국어)",
+    # answers (bot.render)
+    "render.speakers": "Speakers",
+    "render.when": "When",
+    "render.where": "Where",
+    "render.time_tbc": "time not announced",
+    "render.exhibitors": "Exhibitors",
+    "render.topic": "Topic",
+    "render.winners": "Winners",
+    "render.prize_money": "Prize money",
+    "render.more_works": "and {n} more",
+    "render.total_works": "{n} works in all",
+    "render.sessions_of": "Sessions",
+    "render.address": "Address",
+    "render.all_day": "Time not announced / all day",
+    # personal agenda
+    "agenda.saved": "Added to my agenda. I'll remind you {m} minutes before it starts.",
+    "agenda.saved_no_time": "Added to my agenda. Its start time hasn't been announced, so I can't send a reminder.",
+    "agenda.saved_quiet": "Added to my agenda. (Reminders are off: /remind 15)",
+    "agenda.removed": "Removed from my agenda.",
+    "agenda.saved_started": "Added to my agenda. (It has already started, so no reminder.)",
+    "agenda.gone": "This session is no longer in the programme.",
+    "agenda.empty": "Your agenda is empty. Tap ☆ on a session in /schedule to add it.",
+    "agenda.title": "📌 My agenda",
+    "agenda.time_tba": "time TBA",
+    "agenda.remind_on": "I'll remind you {m} minutes before each saved session.",
+    "agenda.remind_off": "Reminders are off. /remind 15 to turn them back on.",
+    "agenda.remind_usage": "Now: {state}. Change with /remind 30 (minutes) or /remind off",
+    "agenda.remind_state_on": "{m} minutes before",
+    "agenda.remind_state_off": "off",
+    "agenda.rated": "Thanks for rating! ({n}/5)",
+    "agenda.feedback_usage": "Add your comment, e.g. /feedback More signs to the halls would help",
+    "agenda.feedback_thanks": "Thank you! Your feedback goes to the organisers.",
+    "agenda.rate_not_saved": "You can rate only sessions in your agenda.",
+    "agenda.rate_not_started": "You can rate this session once it has started.",
+    "agenda.ics_caption": "📅 Your agenda as a calendar file. Importing it again updates the events.",
+    "agenda.ics_all": "📅 The whole programme as a calendar file (your agenda is empty).",
+    # personal notices (HTML; placeholders escaped by bot.agenda)
+    "notice.reminder": "⏰ Starting in {m} minutes: <b>{title}</b>\n🗓 {when}\n📍 {where}",
+    "notice.rate_q": "How was “{title}”? Please rate it from 1 to 5.",
+    "notice.moved": "📌 A session in your agenda has changed: <b>{title}</b>\n🗓 {when}\n📍 {where}",
+    "notice.dropped": "📌 A session in your agenda was removed from the programme: <b>{title}</b>",
+    # announcements (head: HTML)
+    "announce.head": "📣 <b>Announcement</b>",
+    "announce.none": "No announcements yet.",
+    "sub.on": "🔔 You'll receive announcements. /unsubscribe to stop.",
+    "sub.off": "🔕 No more announcements. /subscribe to get them again.",
+    "sub.off_button": "🔕 Unsubscribe",
+    "sub.on_button": "🔔 Subscribe again",
+    # broadcast progress (staff)
+    "progress.sending": "📣 Announcement #{id} sending",
+    "progress.done": "📣 Announcement #{id} done",
+    "progress.cancelled": "📣 Announcement #{id} cancelled",
+    "progress.counts": ("sent {sent} · remaining {pending} · blocked {blocked} · failed {failed} "
+                        "(of {total}, {done} processed)"),
+    "stats": ("📊 users {users} · subscribers {subscribers} · blocked {blocked}\n"
+              "questions today {questions} · answered {share}"),
+    **STAFF,
+}
+
+CATALOGUES = {"ko": KO, "en": EN}
+
+
+def text(key: str, lang: str, **kw: object) -> str:
+    """The text `key` in `lang` (English for any other value), its {placeholders} filled from `kw`."""
+    return CATALOGUES.get(lang, EN)[key].format(**kw)
+
+
+def placeholders(template: str) -> set[str]:
+    """The field names of a template ({m}, {average:.2f} → "m", "average")."""
+    return {field for _, field, _, _ in Formatter().parse(template) if field is not None}
