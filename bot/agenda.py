@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterable
+from typing import Any
 
-from icalendar import Calendar, Event as IcsEvent
+from icalendar import Calendar
+from icalendar import Event as IcsEvent
 
 from bot.knowledge import Knowledge, Session, day_label
 from bot.render import Button, Doc, Reply, b, session_when, session_where
@@ -43,11 +45,12 @@ def reminders_for(kb: Knowledge, session_ids: list[str], minutes: int) -> list[D
     out = []
     for sid in session_ids:
         s = kb.session(sid)
-        if s is None or s.start is None:
+        if s is None:
             continue
         for d in s.days:
             starts = s.starts_at(d, tz)
-            out.append(Due(sid, d, starts - timedelta(minutes=minutes), starts, "remind"))
+            if starts is not None:  # None: the session has no start time
+                out.append(Due(sid, d, starts - timedelta(minutes=minutes), starts, "remind"))
     return sorted(out, key=lambda x: x.at)
 
 
@@ -189,9 +192,9 @@ def notice_message(kb: Knowledge, notice: dict[str, Any], now: datetime, lang: s
     if not reminders_on:
         return Skip("cancelled", "reminders turned off")
     day = date.fromisoformat(notice["day"])
-    if session.start is None or day not in session.days:
+    starts = session.starts_at(day, kb.event.timezone) if day in session.days else None
+    if starts is None:
         return Skip("cancelled", "the session no longer has a start time that day")
-    starts = session.starts_at(day, kb.event.timezone)
     if now >= starts:
         return Skip("expired", f"not sent before the start ({starts:%Y-%m-%d %H:%M})")
     minutes = max(1, round((starts - now).total_seconds() / 60))

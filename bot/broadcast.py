@@ -24,10 +24,10 @@ import html
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Awaitable, Callable, Iterator
 
 from aiolimiter import AsyncLimiter
 
@@ -403,7 +403,7 @@ def parse_broadcast(command: str) -> tuple[str, str, str]:
     if len(parts) == 1:
         return audience, body.strip(), body.strip()
     texts = {"ko": "", "en": ""}
-    for key, value in zip(parts[1::2], parts[2::2]):
+    for key, value in zip(parts[1::2], parts[2::2], strict=True):  # re.split with one group: 2n+1 parts
         texts[key.lower()] = value.strip()
     return audience, texts["ko"], texts["en"]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, tzinfo
 
-
 # The clock runs forward from BOT_NOW / --now and the bot computes "tomorrow", "in 15 minutes" from it:
 # a start far from today's calendar (9999-12-31) would overflow. Any event date fits in this range.
 FIRST_YEAR, LAST_YEAR = 2000, 2099

@@ -13,10 +13,11 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.yamlsource import Document, Problem, load_yaml
@@ -111,7 +112,7 @@ def _questions(r: _Reader, sub: tuple, v: Any) -> Questions:
     for key in v:
         if key not in LANGS:
             r.problem(sub + (key,), f"unknown language '{key}': only 'ko' and 'en' are used")
-    lists = {}
+    lists: dict[str, tuple[str, ...]] = {}
     for lang in LANGS:
         raw = v.get(lang)
         if not raw:
@@ -549,7 +550,8 @@ def load_knowledge(directory: str | Path) -> Knowledge:
     if problems:
         raise KnowledgeError(problems)
     assert event is not None
-    objs = {key: tuple(p.obj for p in placed) for key, placed in items.items()}
+    # one tuple of models per section (venues, sessions, …), passed on as Knowledge's fields of those names
+    objs: dict[str, Any] = {key: tuple(p.obj for p in placed) for key, placed in items.items()}
     kb = Knowledge(event=event, **objs)
     entries = _build_entries(kb)
     return Knowledge(event=event, **objs, synonyms=tuple(synonyms), entries=entries, by_id={e.id: e for e in entries},

@@ -18,10 +18,11 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 DB_NAME = "bot.db"
 LOCK_NAME = "bot.lock"
@@ -90,7 +91,7 @@ class DataLock:
         self.path = self.data_dir / LOCK_NAME
         self._fd: int | None = None
 
-    def acquire(self, purpose: str = "run") -> "DataLock":
+    def acquire(self, purpose: str = "run") -> DataLock:
         """Take the lock or raise OperatorError naming the pid of the bot that holds it."""
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -130,7 +131,7 @@ class DataLock:
             os.close(fd)
         return None
 
-    def __enter__(self) -> "DataLock":
+    def __enter__(self) -> DataLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
@@ -340,7 +341,7 @@ def restore(data_dir: Path, source: Path, now: Callable[[], datetime] | None = N
             os.fsync(fh.fileno())
         kept = None
         if live.exists():
-            stamp = (now or (lambda: datetime.now(timezone.utc)))().strftime("%Y%m%d-%H%M%S")
+            stamp = (now or (lambda: datetime.now(UTC)))().strftime("%Y%m%d-%H%M%S")
             kept = data_dir / f"{DB_NAME}.before-restore-{stamp}"
             os.replace(live, kept)
             for suffix in ("-wal", "-shm"):  # keep the old database's journal with it: it may hold commits

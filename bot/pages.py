@@ -136,6 +136,8 @@ def now_next(kb: Knowledge, now: datetime, lang: str, saved: frozenset[str] = fr
         for s in _timed(kb, today):
             start = s.starts_at(today, tz)
             end = s.ends_at(today, tz)
+            if start is None:  # never: _timed() keeps the sessions with a start time
+                continue
             if start <= now and (end is None or now < end):
                 running.append(s)
             elif start > now:
@@ -170,7 +172,7 @@ def venue(kb: Knowledge, lang: str) -> Reply:
     doc = Doc()
     location = None
     for v in kb.venues:
-        doc.extend(render_entry(kb, kb.entry(f"venue:{v.id}"), lang)).blank()
+        doc.extend(render_entry(kb, kb.by_id[f"venue:{v.id}"], lang)).blank()
         if location is None and v.latitude is not None and v.longitude is not None:
             location = (v.latitude, v.longitude, v.name.get(lang), v.address.get(lang) if v.address else "")
     doc.add(text("venue_more", lang))

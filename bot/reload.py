@@ -22,9 +22,9 @@ import asyncio
 import itertools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from bot.answer import Brain
 from bot.knowledge import Knowledge, KnowledgeDiff, KnowledgeError, diff_knowledge
@@ -177,7 +177,7 @@ class Outcome:
     new: Brain | None = None
     diff: KnowledgeDiff | None = None
     hold_id: int | None = None
-    superseded: "Held | None" = None  # the version held before this attempt, now dropped
+    superseded: Held | None = None  # the version held before this attempt, now dropped
 
     @property
     def quiet(self) -> bool:

@@ -9,9 +9,9 @@ turn into keyboards.
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Iterable, Union
 
 from bot.knowledge import Award, Entry, Knowledge, Pavilion, Session, Speaker, Venue, day_label
 from bot.texts import text, won  # noqa: F401  (won: re-exported)
@@ -27,7 +27,7 @@ class Span:
 
 
 Line = tuple[Span, ...]
-Part = Union[str, Span]
+Part = str | Span
 
 
 def line(*parts: Part) -> Line:
@@ -46,16 +46,16 @@ def i(text: str) -> Span:
 class Doc:
     lines: list[Line] = field(default_factory=list)
 
-    def add(self, *parts: Part) -> "Doc":
+    def add(self, *parts: Part) -> Doc:
         self.lines.append(line(*parts))
         return self
 
-    def blank(self) -> "Doc":
+    def blank(self) -> Doc:
         if self.lines and self.lines[-1]:
             self.lines.append(())
         return self
 
-    def extend(self, other: "Doc") -> "Doc":
+    def extend(self, other: Doc) -> Doc:
         self.lines.extend(other.lines)
         return self
 

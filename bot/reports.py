@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 from rapidfuzz import fuzz, process

@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, cast
 
 import sqlite_utils
 
@@ -25,18 +26,18 @@ CHANGE_KINDS = ("moved", "dropped")  # notices about a programme change (the oth
 
 
 def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return dt.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def shown(stored: str, tz: tzinfo) -> str:
     """A stored (UTC) time as people at the event read it: `2018-09-18 16:05` in the event's time zone."""
     value = datetime.fromisoformat(stored)
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
@@ -61,28 +62,28 @@ class Announcement:
 
 
 def _migrate_1(db: sqlite_utils.Database) -> None:
-    db["users"].create({"id": int, "lang": str, "first_seen": str, "last_seen": str, "subscribed": int,
+    db.table("users").create({"id": int, "lang": str, "first_seen": str, "last_seen": str, "subscribed": int,
                         "blocked": int, "remind_minutes": int, "lang_chosen": int}, pk="id",
                        not_null={"subscribed", "blocked"}, defaults={"subscribed": 1, "blocked": 0, "lang_chosen": 0},
                        if_not_exists=True)
-    db["announcements"].create({"id": int, "created_at": str, "created_by": int, "text_ko": str, "text_en": str,
+    db.table("announcements").create({"id": int, "created_at": str, "created_by": int, "text_ko": str, "text_en": str,
                                 "audience": str, "status": str, "staff_chat_id": int, "staff_message_id": int,
                                 "copy_chat_id": int, "copy_message_id": int, "finished_at": str},
                                pk="id", if_not_exists=True)
-    db["deliveries"].create({"announcement_id": int, "chat_id": int, "lang": str, "status": str, "attempts": int,
+    db.table("deliveries").create({"announcement_id": int, "chat_id": int, "lang": str, "status": str, "attempts": int,
                              "error": str, "sent_at": str}, pk=("announcement_id", "chat_id"),
                             defaults={"status": "pending", "attempts": 0}, if_not_exists=True)
-    db["deliveries"].create_index(["announcement_id", "status"], if_not_exists=True)
-    db["questions"].create({"id": int, "asked_at": str, "text": str, "lang": str, "answered": int, "entry": str,
+    db.table("deliveries").create_index(["announcement_id", "status"], if_not_exists=True)
+    db.table("questions").create({"id": int, "asked_at": str, "text": str, "lang": str, "answered": int, "entry": str,
                             "candidates": str}, pk="id", if_not_exists=True)
-    db["questions"].create_index(["asked_at"], if_not_exists=True)
-    db["agenda"].create({"user_id": int, "session_id": str, "added_at": str}, pk=("user_id", "session_id"),
+    db.table("questions").create_index(["asked_at"], if_not_exists=True)
+    db.table("agenda").create({"user_id": int, "session_id": str, "added_at": str}, pk=("user_id", "session_id"),
                         if_not_exists=True)
-    db["reminders_sent"].create({"user_id": int, "session_id": str, "day": str, "kind": str, "sent_at": str},
+    db.table("reminders_sent").create({"user_id": int, "session_id": str, "day": str, "kind": str, "sent_at": str},
                                 pk=("user_id", "session_id", "day", "kind"), if_not_exists=True)
-    db["ratings"].create({"user_id": int, "session_id": str, "rating": int, "at": str},
+    db.table("ratings").create({"user_id": int, "session_id": str, "rating": int, "at": str},
                          pk=("user_id", "session_id"), if_not_exists=True)
-    db["comments"].create({"id": int, "session_id": str, "text": str, "lang": str, "at": str}, pk="id",
+    db.table("comments").create({"id": int, "session_id": str, "text": str, "lang": str, "at": str}, pk="id",
                           if_not_exists=True)
 
 
@@ -92,13 +93,13 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
     (`blocked`, `failed`, `expired`: a reminder whose session started first, `cancelled`: no longer
     wanted, `superseded`: a later change notice replaces it). The unique key makes each notice queued
     once: (user, kind, session, day, version) — `version` tells programme changes apart, '' otherwise."""
-    db["notices"].create({"id": int, "user_id": int, "kind": str, "session_id": str, "day": str, "version": str,
+    db.table("notices").create({"id": int, "user_id": int, "kind": str, "session_id": str, "day": str, "version": str,
                           "lang": str, "text": str, "due_at": str, "queued_at": str, "status": str,
                           "attempts": int, "error": str, "sent_at": str}, pk="id",
                          not_null={"user_id", "kind", "session_id", "day", "version", "status"},
                          defaults={"status": "pending", "attempts": 0, "version": "", "day": ""}, if_not_exists=True)
-    db["notices"].create_index(["user_id", "kind", "session_id", "day", "version"], unique=True, if_not_exists=True)
-    db["notices"].create_index(["status", "due_at"], if_not_exists=True)
+    db.table("notices").create_index(["user_id", "kind", "session_id", "day", "version"], unique=True, if_not_exists=True)
+    db.table("notices").create_index(["status", "due_at"], if_not_exists=True)
     # what schema 1 recorded as sent (it claimed before sending) stays sent: never twice
     db.execute("insert or ignore into notices (user_id, kind, session_id, day, version, due_at, queued_at, status, "
                "attempts, sent_at) select user_id, kind, session_id, day, '', sent_at, sent_at, 'sent', 1, sent_at "
@@ -123,7 +124,7 @@ class Store:
         self._migrate()
 
     @classmethod
-    def in_dir(cls, data_dir: Path) -> "Store":
+    def in_dir(cls, data_dir: Path) -> Store:
         return cls(Path(data_dir) / "bot.db")
 
     def close(self) -> None:
@@ -158,14 +159,14 @@ class Store:
         return None
 
     def _migrate(self) -> None:
-        self.db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+        self.db.table("meta").create({"key": str, "value": str}, pk="key", if_not_exists=True)
         row = next(self.db.query("select value from meta where key = 'schema_version'"), None)
         version = int(row["value"]) if row else 0
         for target in sorted(v for v in MIGRATIONS if v > version):
             with self.db.conn:
                 self.db.execute("BEGIN IMMEDIATE")
                 MIGRATIONS[target](self.db)
-                self.db["meta"].upsert({"key": "schema_version", "value": str(target)}, pk="key")
+                self.db.table("meta").upsert({"key": "schema_version", "value": str(target)}, pk="key")
 
     def _tx(self):
         """A write transaction (BEGIN IMMEDIATE … COMMIT, rolled back on error)."""
@@ -222,7 +223,7 @@ class Store:
         """Bulk insert (benchmarks and tests)."""
         now = utcnow()
         with self._tx():
-            self.db["users"].insert_all(({"first_seen": now, "last_seen": now, "subscribed": 1, "blocked": 0, **r}
+            self.db.table("users").insert_all(({"first_seen": now, "last_seen": now, "subscribed": 1, "blocked": 0, **r}
                                          for r in rows), pk="id", replace=True, batch_size=1000)
 
     def stats(self, since: datetime) -> dict[str, int]:
@@ -239,7 +240,7 @@ class Store:
     def record_question(self, text: str, lang: str, answered: bool, entry: str | None, candidates: list[str],
                         when: datetime) -> None:
         with self._tx():
-            self.db["questions"].insert({"asked_at": iso(when), "text": text[:1000], "lang": lang,
+            self.db.table("questions").insert({"asked_at": iso(when), "text": text[:1000], "lang": lang,
                                          "answered": int(answered), "entry": entry,
                                          "candidates": json.dumps(candidates)})
 
@@ -258,10 +259,11 @@ class Store:
                             created_at: datetime | None = None) -> int:
         """`created_at`: the bot's clock (event time, also when simulated); real time by default."""
         with self._tx():
-            return self.db["announcements"].insert({
+            # last_pk is typed Optional[Any]; after an insert into a table with an integer rowid it is that int
+            return cast(int, self.db.table("announcements").insert({
                 "created_at": iso(created_at) if created_at else utcnow(), "created_by": created_by, "text_ko": text_ko, "text_en": text_en,
                 "audience": audience, "status": status, "staff_chat_id": staff_chat_id,
-                "copy_chat_id": copy_chat_id, "copy_message_id": copy_message_id}).last_pk
+                "copy_chat_id": copy_chat_id, "copy_message_id": copy_message_id}).last_pk)
 
     def set_staff_message(self, announcement_id: int, chat_id: int, message_id: int) -> None:
         with self._tx():
@@ -429,7 +431,7 @@ class Store:
 
     def add_comment(self, text: str, lang: str, session_id: str | None = None, at: datetime | None = None) -> None:
         with self._tx():
-            self.db["comments"].insert({"session_id": session_id, "text": text[:2000], "lang": lang,
+            self.db.table("comments").insert({"session_id": session_id, "text": text[:2000], "lang": lang,
                                         "at": iso(at) if at else utcnow()})
 
     def ratings_summary(self) -> list[dict[str, Any]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -156,7 +156,7 @@ class _Builder:
     # -- events
 
     def scalar(self, event: yaml.ScalarEvent) -> None:
-        line = event.start_mark.line + 1
+        line = _line(event)
         tag = event.tag
         if tag not in (None, "!") and tag not in _SCALAR_TAGS:
             raise _Refused(line, "(tag)", _tag_message(tag))
@@ -180,14 +180,16 @@ class _Builder:
         name = tag.rsplit(":", 1)[-1]
         if name == "timestamp" or (name in ("int", "float") and ":" in event.value) or tag not in _SCALAR_TAGS:
             return event.value  # dates, times and YAML 1.1 oddities (`=`, `<<` as a value) stay text
-        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+        # libyaml's marks (yaml._yaml.Mark) serve as well as PyYAML's; the stubs only name the latter
+        start, end = cast("yaml.Mark | None", event.start_mark), cast("yaml.Mark | None", event.end_mark)
+        node = yaml.ScalarNode(tag, event.value, start, end, event.style)
         try:
             return self.loader.yaml_constructors[tag](self.loader, node)
         except (yaml.YAMLError, ValueError, TypeError):
             raise _Refused(line, "(value)", f"{event.value!r} cannot be read as {name}; remove the tag") from None
 
-    def start(self, event: yaml.NodeEvent, kind: type) -> None:
-        line = event.start_mark.line + 1
+    def start(self, event: yaml.CollectionStartEvent, kind: type) -> None:
+        line = _line(event)
         wanted = _YAML + ("seq" if kind is list else "map")
         if event.tag not in (None, "!", wanted):
             raise _Refused(line, "(tag)", _tag_message(event.tag))
@@ -210,14 +212,14 @@ class _Builder:
         self._place(done.value, done.line, done.size, done.height)
 
     def alias(self, event: yaml.AliasEvent) -> None:
-        line = event.start_mark.line + 1
+        line = _line(event)
         self.aliases += 1
         if self.aliases > MAX_ALIASES:
             raise _Refused(line, "(alias)", f"the file uses more than {MAX_ALIASES} aliases (*name); write the values "
                            "out instead")
         if any(o.anchor == event.anchor for o in self.stack):
             raise _Refused(line, "(alias)", f"the alias *{event.anchor} is inside the item it repeats (&{event.anchor})")
-        target = self.anchors.get(event.anchor)
+        target = self.anchors.get(event.anchor) if event.anchor else None
         if target is None:
             raise _Refused(line, "(alias)", f"the alias *{event.anchor} has no anchor &{event.anchor} above it")
         if self._in_key_position():
@@ -233,7 +235,7 @@ class _Builder:
     def document(self, event: yaml.DocumentStartEvent) -> None:
         self.documents += 1
         if self.documents > 1:
-            raise _Refused(event.start_mark.line + 1, "(syntax)", "the file holds a second YAML document (a '---' "
+            raise _Refused(_line(event), "(syntax)", "the file holds a second YAML document (a '---' "
                            "line); keep one document per file")
 
     def run(self, events) -> Document:
@@ -251,6 +253,11 @@ class _Builder:
             elif isinstance(event, yaml.DocumentStartEvent):
                 self.document(event)
         return Document(self.file, self.root, dict(self.log))
+
+
+def _line(event: yaml.Event) -> int:
+    """The 1-based line an event starts on (the parser marks every event; 0, "no line", otherwise)."""
+    return event.start_mark.line + 1 if event.start_mark is not None else 0
 
 
 def _tag_message(tag: str) -> str:

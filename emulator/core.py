@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from emulator.faults import FaultInjection
 from emulator.methods import BotApiMethods
@@ -62,7 +62,7 @@ class BotApiEmulator(TelegramState, FaultInjection, BotApiMethods):
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
-    def start(self) -> "BotApiEmulator":
+    def start(self) -> BotApiEmulator:
         """Bind and serve in a daemon thread; returns ``self``."""
         if self._server is not None:
             return self
@@ -95,7 +95,7 @@ class BotApiEmulator(TelegramState, FaultInjection, BotApiMethods):
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> "BotApiEmulator":
+    def __enter__(self) -> BotApiEmulator:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import collections
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from emulator.records import ApiError
 

@@ -46,7 +46,7 @@ _DISCRIMINATOR_RE = re.compile(r"(?:must be|always)\s+\"?([a-z_]+)\"?")
 class BotApiSpec:
     """The machine-readable Bot API spec with a validator for parameters and JSON objects."""
 
-    _cache: dict[str, "BotApiSpec"] = {}
+    _cache: dict[str, BotApiSpec] = {}
     _cache_lock = threading.Lock()
 
     def __init__(self, data: dict) -> None:
@@ -72,7 +72,7 @@ class BotApiSpec:
                         break
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> "BotApiSpec":
+    def load(cls, path: str | os.PathLike | None = None) -> BotApiSpec:
         """Load (and cache) the spec from ``path`` or :func:`default_spec_path`."""
         resolved = str(Path(path or default_spec_path()).resolve())
         with cls._cache_lock:

@@ -18,8 +18,20 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot.agenda import (Due, Outgoing, agenda_page, build_ics, change_notices, feedback_for, rating_refusal,
-                        remind_setting, remind_state, reminders_for, saved_note, should_send)
+from bot.agenda import (
+    Due,
+    Outgoing,
+    agenda_page,
+    build_ics,
+    change_notices,
+    feedback_for,
+    rating_refusal,
+    remind_setting,
+    remind_state,
+    reminders_for,
+    saved_note,
+    should_send,
+)
 from bot.broadcast import NoticeSender, Pacer
 from bot.knowledge import Knowledge
 from bot.pages import flip_star

@@ -158,7 +158,7 @@ async def serve(app: Application, webhook_url: str | None = None, secret: str | 
         c.store.close()
 
 
-async def _stop(app: Application, server: "web.WebhookServer | None") -> None:
+async def _stop(app: Application, server: web.WebhookServer | None) -> None:
     for task in asyncio.all_tasks():
         if task.get_name() in OUTBOX_TASKS:
             task.cancel()

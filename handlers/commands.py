@@ -96,7 +96,7 @@ def menu(lang: str, staff: bool = False) -> list[BotCommand]:
 def help_lines(lang: str) -> list[list[tuple[str, str]]]:
     """The commands /help lists, as lines of (name, short description) pairs."""
     listed = sorted((c for c in COMMANDS if c.help_line is not None and not c.staff_only),
-                    key=lambda c: c.help_line)  # stable: menu order within a line
+                    key=lambda c: c.help_line or 0)  # stable: menu order within a line (never None here)
     return [[(c.name, c.help_text(lang)) for c in group] for _, group in groupby(listed, key=lambda c: c.help_line)]
 
 

@@ -5,7 +5,7 @@ Telegram messages (HTML chunks, inline keyboards, a venue pin)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import wraps
@@ -59,7 +59,7 @@ class BotData:
     """`application.bot_data` (PTB makes it with `BotData()`, see `CONTEXT_TYPES`): what the handlers
     and jobs share. `core` is set by handlers.app.build_application; the senders in post_init."""
 
-    core: Core = None  # type: ignore[assignment]  (set right after the Application is built)
+    core: Core = None  # type: ignore[assignment]  # set right after the Application is built
     broadcaster: Broadcaster | None = None  # announcements (handlers/staff.py)
     notices: NoticeSender | None = None  # reminders, rating requests, programme-change notices (agenda.py)
     reloader: Reloader | None = None  # one knowledge load at a time, the held version (reload.py)
@@ -68,7 +68,8 @@ class BotData:
     db_problem: str | None = None  # the database problem staff were last told about (staff.py)
 
 
-Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]
+# ExtBot[int]: the bot has an AIORateLimiter, whose per-call `rate_limit_args` is a number of retries
+Context = CallbackContext[ExtBot[int], dict[Any, Any], dict[Any, Any], BotData]
 CONTEXT_TYPES = ContextTypes(bot_data=BotData)
 
 
@@ -101,7 +102,7 @@ def saved(update: Update, context: Context) -> frozenset[str]:
     return frozenset(core(context).store.agenda(user.id)) if user else frozenset()
 
 
-Callback = Callable[[Update, Context], Awaitable[None]]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 def staff_only(handler: Callback) -> Callback:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from telegram import InlineQueryResultArticle, InputTextMessageContent, Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, ContextTypes, InlineQueryHandler
+from telegram.ext import Application, InlineQueryHandler
 
 from bot.render import render_entry
 from bot.search import decide
 from bot.texts import pick_lang
-from handlers.common import core
+from handlers.common import Context, core
 
 MAX_RESULTS = 10
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: Context) -> None:
     query = update.inline_query
     c = core(context)
     brain = c.brain

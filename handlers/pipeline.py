@@ -67,7 +67,7 @@ class SafeBot(ExtBot):
     def take_arrival(self, update_id: int) -> float | None:
         return self._arrivals.pop(update_id, None)
 
-    async def _post(self, endpoint: str, data=None, **kwargs):  # type: ignore[override]
+    async def _post(self, endpoint: str, data=None, **kwargs):
         result = await super()._post(endpoint, data, **kwargs)
         if endpoint == "getUpdates":
             self._fetched = result if isinstance(result, list) else []

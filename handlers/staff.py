@@ -10,6 +10,7 @@ import logging
 import warnings
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -53,7 +54,7 @@ async def broadcast_command(update: Update, context: Context) -> None:
     if replied is None and not (text_ko or text_en):
         await message.reply_text(text("staff.broadcast_usage", lang))
         return
-    copy = {"copy_chat_id": replied.chat_id, "copy_message_id": replied.message_id} if replied is not None else {}
+    copy: dict[str, Any] = {"copy_chat_id": replied.chat_id, "copy_message_id": replied.message_id} if replied is not None else {}
     ann_id = c.store.create_announcement(text_ko, text_en, audience, update.effective_user.id,
                                          staff_chat_id=message.chat_id, created_at=c.now(), **copy)
     sent = await message.reply_text(preview_html(c.store.announcement(ann_id), lang)[:4096], parse_mode=ParseMode.HTML,

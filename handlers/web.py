@@ -23,8 +23,8 @@ from http import HTTPStatus
 from pathlib import Path
 
 import tornado.web
-from tornado.httpserver import HTTPServer
 from telegram.ext import Application
+from tornado.httpserver import HTTPServer
 
 from bot.metrics import CONTENT_TYPE
 from handlers.common import Core

@@ -67,6 +67,7 @@ def test_miss_writes_then_hit_loads_without_building(kdir: Path, tmp_path: Path,
     assert outcomes(cached, questions) == outcomes(fresh, questions)
 
 
+@pytest.mark.slow  # builds a Kiwi index (~5 s+)
 def test_cached_kiwi_index_answers_like_a_fresh_one(kdir: Path, tmp_path: Path, monkeypatch) -> None:
     """A sample of the evaluation questions (every 3rd of both sets): same outcome, entry, score,
     candidates, reply and inline results from the cached index as from the one just built."""
