@@ -147,6 +147,43 @@ class Pacer:
                 self.reset()
 
 
+async def send_paced(send: Callable[[], Awaitable[Skip | None]], pacer: Pacer, count_attempt: Callable[[str], int],
+                     *, max_retries: int, max_retry_wait: float, what: str, urgent: bool = False,
+                     on_wait: Callable[[], None] | None = None) -> tuple[str, str | None]:
+    """One message through the shared pace, with the delivery policy every sender follows:
+    429 → every sender pauses for `retry_after` (the pace slows down) and the same message is sent again;
+    403 → ("blocked", reason); other errors → retried with back-off, ("failed", reason) after
+    `max_retries` (`count_attempt(reason)` counts them in the store and returns the count so far).
+    `send()` may return a Skip instead of sending (it runs after the wait, so it sees the time of sending).
+    Returns ("sent", None), ("blocked" | "failed", reason) or (skip.status, skip.reason)."""
+    while True:
+        await pacer.acquire(urgent=urgent)
+        try:
+            skipped = await send()
+        except RetryLater as exc:
+            wait = min(float(exc.seconds), max_retry_wait)
+            log.warning("%s: 429, every sender waits %.1f s, then %.1f/s", what, wait, pacer.rate * SLOW_DOWN)
+            if on_wait:
+                on_wait()
+            pacer.slow_down()
+            pacer.pause(wait)
+            continue
+        except Blocked as exc:
+            return "blocked", str(exc)[:200]
+        except Failed as exc:
+            reason = str(exc)[:200]
+            attempts = count_attempt(reason)
+            if attempts > max_retries:
+                log.warning("%s failed: %s", what, reason)
+                return "failed", reason
+            await asyncio.sleep(min(2 ** attempts * 0.2, 5))
+            continue
+        if skipped is not None:
+            return skipped.status, skipped.reason
+        pacer.delivered()
+        return "sent", None
+
+
 class Broadcaster:
     """Sends the outbox. `concurrency` sends may be in flight at once (1 by default: then at most the
     one message in flight at a crash can arrive twice; against a distant API, N in flight reach the
@@ -169,12 +206,6 @@ class Broadcaster:
     @property
     def rate(self) -> float:
         return self.pacer.rate
-
-    def _slow_down(self) -> None:
-        self.pacer.slow_down()
-
-    def _delivered(self) -> None:
-        self.pacer.delivered()
 
     @property
     def busy(self) -> bool:
@@ -230,31 +261,17 @@ class Broadcaster:
         return report
 
     async def _send_one(self, ann: Announcement, chat_id: int, lang: str | None, report: DrainReport) -> None:
-        while True:
-            await self.pacer.acquire()
-            try:
-                await self.deliver(chat_id, ann, lang or "en")
-            except RetryLater as exc:
-                report.retry_waits += 1
-                wait = min(float(exc.seconds), self.max_retry_wait)
-                log.warning("broadcast %s: 429 for chat %s, waiting %.1f s, then %.1f/s", ann.id, chat_id, wait,
-                            self.rate * SLOW_DOWN)
-                self._slow_down()
-                self.pacer.pause(wait)  # every sender waits; this row is sent again after it
-                continue
-            except Blocked as exc:
-                self.store.mark_delivery(ann.id, chat_id, "blocked", str(exc)[:200])
-                return
-            except Failed as exc:
-                attempts = self.store.count_attempt(ann.id, chat_id, str(exc)[:200])
-                if attempts > self.max_retries:
-                    self.store.mark_delivery(ann.id, chat_id, "failed", str(exc)[:200], attempt=False)
-                    return
-                await asyncio.sleep(min(2 ** attempts * 0.2, 5))
-                continue
-            self.store.mark_delivery(ann.id, chat_id, "sent")
-            self._delivered()
-            return
+        async def send() -> None:
+            await self.deliver(chat_id, ann, lang or "en")
+
+        def waited() -> None:
+            report.retry_waits += 1
+
+        status, reason = await send_paced(
+            send, self.pacer, lambda why: self.store.count_attempt(ann.id, chat_id, why),
+            max_retries=self.max_retries, max_retry_wait=self.max_retry_wait,
+            what=f"broadcast {ann.id} to chat {chat_id}", on_wait=waited)
+        self.store.mark_delivery(ann.id, chat_id, status, reason, attempt=status != "failed")
 
     async def _report(self, ann: Announcement, final: bool) -> None:
         if not self.progress:
@@ -351,38 +368,28 @@ class NoticeSender:
 
     async def _send_one(self, row: dict, report: NoticeReport) -> str:
         notice_id, chat_id = row["id"], row["user_id"]
-        while True:
-            await self.pacer.acquire(urgent=True)
+
+        async def send() -> Skip | None:
             message = self._render(row)  # after the wait: the minutes are those left now
             if isinstance(message, Skip):
-                self.store.close_notice(notice_id, message.status, message.reason, attempt=False)
-                log.info("notice %s (%s %s for %s): %s, %s", notice_id, row["kind"], row["session_id"], chat_id,
-                         message.status, message.reason)
-                return message.status
-            try:
-                await self.deliver(chat_id, message)
-            except RetryLater as exc:
-                report.retry_waits += 1
-                wait = min(float(exc.seconds), self.max_retry_wait)
-                log.warning("notice %s: 429 for chat %s, every sender waits %.1f s", notice_id, chat_id, wait)
-                self.pacer.slow_down()
-                self.pacer.pause(wait)
-                continue
-            except Blocked as exc:
-                self.store.close_notice(notice_id, "blocked", str(exc)[:200])
-                self.store.mark_blocked(chat_id)
-                return "blocked"
-            except Failed as exc:
-                attempts = self.store.count_notice_attempt(notice_id, str(exc)[:200])
-                if attempts > self.max_retries:
-                    self.store.close_notice(notice_id, "failed", str(exc)[:200], attempt=False)
-                    log.warning("notice %s for chat %s failed: %s", notice_id, chat_id, exc)
-                    return "failed"
-                await asyncio.sleep(min(2 ** attempts * 0.2, 5))
-                continue
-            self.store.close_notice(notice_id, "sent")
-            self.pacer.delivered()
-            return "sent"
+                return message
+            await self.deliver(chat_id, message)
+            return None
+
+        def waited() -> None:
+            report.retry_waits += 1
+
+        status, reason = await send_paced(
+            send, self.pacer, lambda why: self.store.count_notice_attempt(notice_id, why),
+            max_retries=self.max_retries, max_retry_wait=self.max_retry_wait,
+            what=f"notice {notice_id} ({row['kind']} {row['session_id']}) to chat {chat_id}", urgent=True,
+            on_wait=waited)
+        self.store.close_notice(notice_id, status, reason, attempt=status in ("sent", "blocked"))
+        if status == "blocked":
+            self.store.mark_blocked(chat_id)
+        elif status not in ("sent", "failed"):
+            log.info("notice %s for chat %s: %s, %s", notice_id, chat_id, status, reason)
+        return status
 
 
 # ---------------------------------------------------------------- what staff and subscribers read

@@ -174,13 +174,13 @@ def test_slows_down_after_429_for_that_broadcast_only(store: Store) -> None:
     store.queue_announcement(ann)
     b = Broadcaster(store, Recorder({3: [RetryLater(0.01)], 4: [RetryLater(0.01)]}), rate=100)
     seen: list[float] = []
-    original = b._slow_down
+    original = b.pacer.slow_down
 
     def spy() -> None:
         original()
         seen.append(b.rate)
 
-    b._slow_down = spy  # type: ignore[method-assign]
+    b.pacer.slow_down = spy  # type: ignore[method-assign]
     asyncio.run(b.drain())
     assert seen == [pytest.approx(90.0), pytest.approx(81.0)] and b.rate == 100
 
@@ -190,12 +190,12 @@ def test_rate_recovers_after_a_slow_down(store: Store) -> None:
     store.queue_announcement(ann)
     b = Broadcaster(store, Recorder({2: [RetryLater(0.01)]}), rate=100)
     rates: list[float] = []
-    original = b._delivered
+    original = b.pacer.delivered
 
     def spy() -> None:
         original()
         rates.append(b.rate)
 
-    b._delivered = spy  # type: ignore[method-assign]
+    b.pacer.delivered = spy  # type: ignore[method-assign]
     asyncio.run(b.drain())
     assert min(rates) == pytest.approx(90.0) and rates[-1] > min(rates)
