@@ -52,8 +52,8 @@ def write_config(tmp: Path, analyser: str) -> Path:
 
 
 def environment(config: Path, data: Path, base_url: str | None = None) -> dict[str, str]:
-    env = {**os.environ, "BOT_CONFIG": str(config), "BOT_DATA_DIR": str(data), "BOT_NOW": NOW,
-           "PYTHONDONTWRITEBYTECODE": "0"}
+    env = {**os.environ, "BOT_CONFIG": str(config), "BOT_DATA_DIR": str(data), "BOT_NOW": NOW}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # any value, even "0", would stop Python caching bytecode
     for key in ("BOT_STAFF_IDS", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL"):
         env.pop(key, None)
     if base_url:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -22,7 +23,6 @@ from bot.knowledge import Knowledge, Session, day_label
 from bot.render import Button, Doc, Reply, b, session_when, session_where
 from bot.texts import text
 
-UID_DOMAIN = "wscw2018.bot"
 # A session whose end time is not known is asked about the morning after its last day (bot policy,
 # not an event fact): it never asks while a session might still be running.
 FEEDBACK_MORNING = time(10, 0)
@@ -97,8 +97,39 @@ def remind_state(minutes: int | None, lang: str) -> str:
     return text("agenda.remind_state_on", lang, m=minutes) if minutes else text("agenda.remind_state_off", lang)
 
 
-def saved_note(kb: Knowledge, session: Session, minutes: int | None, now: datetime, lang: str) -> str:
-    """What the ☆ press says: saved, and whether (and when) a reminder will come."""
+def overlap_with(kb: Knowledge, session: Session, saved_ids: Iterable[str]) -> Session | None:
+    """The first other saved session that runs at the same time as `session`: on a common day, their time
+    ranges intersect (a session without an end time lasts an instant; two starting at the same minute
+    overlap). Sessions without a start time never overlap."""
+    tz = kb.event.timezone
+    if not session.start:
+        return None
+    for other in (kb.session(i) for i in saved_ids if i != session.id):
+        if other is None or not other.start:
+            continue
+        for d in sorted(set(session.days) & set(other.days)):
+            a0, b0 = session.starts_at(d, tz), other.starts_at(d, tz)
+            if a0 is None or b0 is None:
+                continue
+            a1, b1 = session.ends_at(d, tz) or a0, other.ends_at(d, tz) or b0
+            if a0 == b0 or (a0 < b1 and b0 < a1):
+                return other
+    return None
+
+
+def saved_note(kb: Knowledge, session: Session, minutes: int | None, now: datetime, lang: str,
+               saved_ids: Iterable[str] = ()) -> str:
+    """What the ☆ press says: saved, whether (and when) a reminder will come, and which session already in
+    the agenda (`saved_ids`) it overlaps with, if any."""
+    note = _saved_note(kb, session, minutes, now, lang)
+    clash = overlap_with(kb, session, saved_ids)
+    if clash is not None:
+        title = clash.title.get(lang)
+        note += "\n" + text("agenda.overlaps", lang, title=title if len(title) <= 60 else title[:59] + "…")
+    return note
+
+
+def _saved_note(kb: Knowledge, session: Session, minutes: int | None, now: datetime, lang: str) -> str:
     upcoming = [d for d in reminders_for(kb, [session.id], minutes or 0) if d.starts and d.starts > now]
     if not session.start:
         return text("agenda.saved_no_time", lang)
@@ -225,7 +256,7 @@ def change_notices(old: Knowledge, new: Knowledge, agenda_rows: Iterable[dict[st
         before, after = old.session(row["session_id"]), new.session(row["session_id"])
         if before is None:
             continue
-        lang = row["lang"] or "en"
+        lang = new.event.reply_lang(row["lang"] or "en")
         if after is None:
             kind, body = "dropped", _t("dropped", lang, title=html.escape(before.title.get(lang), quote=False))
         elif _shape(before) != _shape(after):
@@ -268,17 +299,34 @@ def sorted_agenda(kb: Knowledge, session_ids: list[str]) -> list[tuple[date, Ses
     return sorted(pairs, key=lambda p: (p[0], p[1].start is None, p[1].start or time(0), p[1].title.en))
 
 
+def uid_domain(kb: Knowledge) -> str:
+    """What ends the UIDs of calendar events: the event's `uid_domain`, else its short name made into a
+    host name ("Conf 2025" → "conf-2025.bot")."""
+    if kb.event.uid_domain:
+        return kb.event.uid_domain
+    slug = re.sub(r"[^a-z0-9]+", "-", kb.event.short_name.lower()).strip("-") or "event"
+    return f"{slug}.bot"
+
+
+def ics_filename(kb: Knowledge) -> str:
+    """The calendar file's name: the first label of the UID domain ("wscw2018.bot" → "wscw2018.ics")."""
+    return uid_domain(kb).split(".")[0] + ".ics"
+
+
 def build_ics(kb: Knowledge, sessions: list[Session], lang: str = "ko", stamp: datetime | None = None) -> bytes:
     """An iCalendar file: one event per session (per day for timed sessions on several days), times in
-    the event's time zone with a VTIMEZONE, stable UIDs so that importing again updates the events."""
+    the event's time zone with a VTIMEZONE, stable UIDs (…@`uid_domain`) so that importing again updates
+    the events. DTSTAMP is the first day of the event at 00:00 unless `stamp` is given: the same knowledge
+    gives the same file."""
     tz = kb.event.timezone
+    domain = uid_domain(kb)
     cal = Calendar()
-    cal.add("prodid", "-//WSCW 2018 bot//wscw2018//EN")
+    cal.add("prodid", f"-//{kb.event.short_name} bot//{domain}//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", kb.event.name.get(lang))
     cal.add("x-wr-timezone", str(tz))
-    stamp = stamp or datetime(2018, 9, 1, tzinfo=tz)
+    stamp = stamp or datetime.combine(kb.event.start_date, time(0), tz)
     for s in sessions:
         venue = kb.venue(s.venue)
         location = ", ".join(x for x in ((s.room.get(lang) if s.room else ""), venue.name.get(lang) if venue else "",
@@ -286,19 +334,19 @@ def build_ics(kb: Knowledge, sessions: list[Session], lang: str = "ko", stamp: d
         description = s.description.get(lang) if s.description else ""
         if s.start:
             for d in s.days:
-                ev = _event(s, lang, f"{s.id}-{d.isoformat()}@{UID_DOMAIN}", stamp, location, description)
+                ev = _event(s, lang, f"{s.id}-{d.isoformat()}@{domain}", stamp, location, description)
                 ev.add("dtstart", s.starts_at(d, tz))
                 if s.end:
                     ev.add("dtend", s.ends_at(d, tz))
                 cal.add_component(ev)
         elif (max(s.days) - min(s.days)).days + 1 == len(s.days):  # consecutive days: one all-day span
-            ev = _event(s, lang, f"{s.id}@{UID_DOMAIN}", stamp, location, description)
+            ev = _event(s, lang, f"{s.id}@{domain}", stamp, location, description)
             ev.add("dtstart", min(s.days))
             ev.add("dtend", max(s.days) + timedelta(days=1))
             cal.add_component(ev)
         else:
             for d in s.days:
-                ev = _event(s, lang, f"{s.id}-{d.isoformat()}@{UID_DOMAIN}", stamp, location, description)
+                ev = _event(s, lang, f"{s.id}-{d.isoformat()}@{domain}", stamp, location, description)
                 ev.add("dtstart", d)
                 ev.add("dtend", d + timedelta(days=1))
                 cal.add_component(ev)

@@ -182,7 +182,7 @@ class Brain:
         return Query.parse(text, self.index)
 
     def language(self, query: Query, preferred: str | None) -> str:
-        return pick_lang(preferred, query.lang)
+        return self.kb.event.reply_lang(pick_lang(preferred, query.lang))
 
     def match(self, question: Query | str) -> Outcome:
         """What the matcher makes of a question: another edition, or :func:`decide` on its ranking."""
@@ -196,7 +196,7 @@ class Brain:
         session ids in the user's agenda (for the ☆/★ buttons)."""
         text = text or ""
         if len(text) > MAX_QUESTION:  # refused before anything reads it
-            lang = lang if lang in ("ko", "en") else N.detect_lang(text) or "en"
+            lang = self.kb.event.reply_lang(lang if lang in ("ko", "en") else N.detect_lang(text) or "en")
             return Answer(text, lang, "too_long", Reply(Doc().add(pages.msg("too_long", lang))))
         query = self.parse(text)
         lang = self.language(query, lang)

@@ -265,6 +265,43 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_init(args: argparse.Namespace) -> int:
+    from bot.starter import StarterError, parse_options, write_starter
+
+    try:
+        starter = parse_options(args.title, args.start, args.end, args.timezone, args.languages)
+        written = write_starter(Path(args.dir), starter)
+    except StarterError as exc:
+        raise OperatorError(str(exc), 2) from None
+    for path in written:
+        print(f"wrote {path}")
+    config = Path(args.dir) / "config.yaml"
+    print(f"next: python -m bot --config {config} validate, then edit {Path(args.dir) / 'knowledge'}/*.yaml "
+          f"and try python -m bot --config {config} chat")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.importer import ScheduleError, import_schedule
+
+    cfg = _config(args)
+    try:
+        result = import_schedule(args.source, cfg.knowledge_dir, str(cfg.timezone))
+    except ScheduleError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"nothing was written to {cfg.knowledge_dir}", file=sys.stderr)
+        return 1
+
+    def show(ids: tuple[str, ...]) -> str:
+        return f": {', '.join(ids)}" if ids else ""
+    print(f"wrote {result.path}")
+    print(f"sessions: {len(result.added)} added{show(result.added)}; {len(result.changed)} changed"
+          f"{show(result.changed)}; {len(result.removed)} removed{show(result.removed)}")
+    print(f"knowledge: {result.summary}")
+    return 0
+
+
 def cmd_emulator(args: argparse.Namespace) -> int:
     from emulator import main as emulator_main
 
@@ -272,7 +309,7 @@ def cmd_emulator(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="World Smart City Week 2018 attendee bot")
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Attendee bot for one event; its facts come from the knowledge folder")
     parser.add_argument("--config", help="config file (default: $BOT_CONFIG or ./config.yaml)")
     parser.add_argument("--debug", action="store_true", help="on an error, show the traceback (token redacted)")
     common = argparse.ArgumentParser(add_help=False)
@@ -296,6 +333,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="ISO date-time to use as the clock (default: $BOT_NOW or the real time)")
     p.add_argument("--jsonl", action="store_true", help="read one question per line on stdin, write JSON lines")
     p.set_defaults(func=cmd_ask)
+
+    p = command("init", help="write a small, valid knowledge folder and config for a new event")
+    p.add_argument("dir", metavar="DIR", help="a new or empty folder")
+    p.add_argument("--title", required=True, help="the event's name")
+    p.add_argument("--start", required=True, help="first day, YYYY-MM-DD")
+    p.add_argument("--end", required=True, help="last day, YYYY-MM-DD")
+    p.add_argument("--timezone", required=True, help="the event's time zone, Area/City (e.g. Europe/Berlin)")
+    p.add_argument("--languages", default="ko,en", help="en, ko or ko,en (default ko,en)")
+    p.set_defaults(func=cmd_init)
+
+    p = command("import", help="import a pretalx/frab schedule (JSON or XML, file or URL) into the knowledge folder")
+    p.add_argument("source", metavar="FILE_OR_URL", help="schedule.json or schedule.xml, a path or an http(s) URL")
+    p.set_defaults(func=cmd_import)
 
     p = command("run", help="run the Telegram bot (long polling, or a webhook with --webhook)")
     p.add_argument("--webhook", metavar="URL", help="public HTTPS URL of the webhook (behind a reverse proxy)")

@@ -69,17 +69,24 @@ def _id(r: _Reader, sub: tuple, v: Any) -> str | None:
     return v
 
 
+def _langs_said(langs: tuple[str, ...]) -> str:
+    return " and ".join(f"'{lang}:'" for lang in langs)
+
+
 def _text(r: _Reader, sub: tuple, v: Any) -> Text | None:
+    langs = r.langs
     if not isinstance(v, dict):
-        r.problem(sub, f"needs a Korean and an English version ('ko:' and 'en:' lines), got {_kind(v)}")
+        versions = " and ".join(f"a{'n' if LANG_NAMES[lang][0] in 'AEIOU' else ''} {LANG_NAMES[lang]}" for lang in langs)
+        r.problem(sub, f"needs {versions} version ({_langs_said(langs)} lines), got {_kind(v)}")
         return None
     ok = True
     for key in v:
-        if key not in LANGS:
-            r.problem(sub + (key,), f"unknown language '{key}': only 'ko' and 'en' are used")
+        if key not in langs:
+            r.problem(sub + (key,), f"unknown language '{key}': this event's languages are "
+                                    f"{', '.join(repr(lang) for lang in langs)} (event.languages)")
             ok = False
     values = {}
-    for lang in LANGS:
+    for lang in langs:
         raw = v.get(lang)
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             r.problem(sub + ((lang,) if lang in v else ()), f"the {LANG_NAMES[lang]} text ('{lang}:') is missing")
@@ -106,14 +113,16 @@ def _str_list(r: _Reader, sub: tuple, v: Any) -> tuple[str, ...]:
 
 
 def _questions(r: _Reader, sub: tuple, v: Any) -> Questions:
+    langs = r.langs
     if not isinstance(v, dict):
-        r.problem(sub, f"needs 'ko:' and 'en:' lists of example questions, got {_kind(v)}")
+        r.problem(sub, f"needs {_langs_said(langs)} lists of example questions, got {_kind(v)}")
         return Questions()
     for key in v:
-        if key not in LANGS:
-            r.problem(sub + (key,), f"unknown language '{key}': only 'ko' and 'en' are used")
+        if key not in langs:
+            r.problem(sub + (key,), f"unknown language '{key}': this event's languages are "
+                                    f"{', '.join(repr(lang) for lang in langs)} (event.languages)")
     lists: dict[str, tuple[str, ...]] = {}
-    for lang in LANGS:
+    for lang in langs:
         raw = v.get(lang)
         if not raw:
             r.problem(sub + ((lang,) if lang in v else ()),
@@ -122,6 +131,20 @@ def _questions(r: _Reader, sub: tuple, v: Any) -> Questions:
         else:
             lists[lang] = _str_list(r, sub + (lang,), raw)
     return Questions(**lists)
+
+
+def _languages(r: _Reader, sub: tuple, v: Any) -> tuple[str, ...] | None:
+    items = v if isinstance(v, list) else [v]
+    out: list[str] = []
+    for item in items:
+        if item not in LANGS:
+            r.problem(sub, f"{item!r} is not a supported language: use {', '.join(LANGS)} (e.g. [en] or [ko, en])")
+            return None
+        if item in out:
+            r.problem(sub, f"'{item}' is listed twice")
+            return None
+        out.append(item)
+    return tuple(out)
 
 
 def _date(r: _Reader, sub: tuple, v: Any) -> date | None:
@@ -187,7 +210,7 @@ def _timezone(r: _Reader, sub: tuple, v: Any) -> ZoneInfo | None:
 
 
 def _contact(r: _Reader, sub: tuple, v: Any) -> Contact | None:
-    inner = _Reader(r.doc, r.path + sub, r.field_name(sub), r.problems)
+    inner = _Reader(r.doc, r.path + sub, r.field_name(sub), r.problems, r.langs)
     d = inner.item(v, _schema(Contact))
     if not d or None in (d.get("name"), d.get("organisation"), d.get("phone")):
         return None
@@ -200,7 +223,7 @@ def _winners(r: _Reader, sub: tuple, v: Any) -> tuple[Winner, ...]:
         return ()
     out = []
     for i, item in enumerate(v):
-        inner = _Reader(r.doc, r.path + sub + (i,), r.field_name(sub + (i,)), r.problems)
+        inner = _Reader(r.doc, r.path + sub + (i,), r.field_name(sub + (i,)), r.problems, r.langs)
         d = inner.item(item, _schema(Winner))
         if d and d.get("work"):
             out.append(Winner(**d))
@@ -229,11 +252,15 @@ def _schema(model: type, order: tuple[str, ...] | None = None) -> dict[str, tupl
 
 @dataclass(frozen=True)
 class Text:
-    ko: str
-    en: str
+    """A text in the event's languages (event.languages); a language the event does not use is ""."""
+
+    ko: str = ""
+    en: str = ""
 
     def get(self, lang: str) -> str:
-        return self.ko if lang == "ko" else self.en
+        """The text in `lang`, else in the event's other language (the one that is there)."""
+        mine, other = (self.ko, self.en) if lang == "ko" else (self.en, self.ko)
+        return mine or other
 
 
 @dataclass(frozen=True)
@@ -261,6 +288,14 @@ class Event:
     timezone: ZoneInfo = checked(_timezone)
     contact: Contact = checked(_contact)
     opening_hours: Text | None = checked(_text, None)
+    uid_domain: str | None = checked(_str, None)  # calendar UIDs (…@domain); default: from short_name
+    welcome_examples: Questions = checked(_questions, Questions())  # example questions in the welcome
+    # the languages attendees are answered in, first = default; every text is written in each of them
+    languages: tuple[str, ...] = checked(_languages, ("ko", "en"))
+
+    def reply_lang(self, lang: str | None) -> str:
+        """`lang` when the event speaks it, else the event's first language."""
+        return lang if lang in self.languages else self.languages[0]
 
     @property
     def days(self) -> tuple[date, ...]:
@@ -294,9 +329,10 @@ class Pavilion:
 class Speaker:
     id: str = checked(_id)
     name: Text = checked(_text)
-    title: Text = checked(_text)
+    title: Text | None = checked(_text, None)  # their role, e.g. "CEO, Example Corp"
     topic: Text | None = checked(_text, None)
     quote: Text | None = checked(_text, None)
+    bio: Text | None = checked(_text, None)
     aliases: tuple[str, ...] = checked(_str_list, ())
     questions: Questions = checked(_questions, Questions())
 
@@ -313,6 +349,9 @@ class Session:
     speakers: tuple[str, ...] = checked(_str_list, ())
     kind: str | None = checked(_choice(SESSION_KINDS), None)
     description: Text | None = checked(_text, None)
+    track: str | None = checked(_str, None)  # as a programme tool names it (pretalx/frab import)
+    type: str | None = checked(_str, None)  # talk, workshop, … (pretalx/frab import)
+    language: str | None = checked(_str, None)  # the language the session is held in, e.g. en
     aliases: tuple[str, ...] = checked(_str_list, ())
     questions: Questions = checked(_questions, Questions())
 
@@ -436,8 +475,10 @@ class Knowledge:
 class _Reader:
     """Checks one item of one file and collects problems with file, line and field."""
 
-    def __init__(self, doc: Document, path: tuple, label: str, problems: list[Problem]) -> None:
+    def __init__(self, doc: Document, path: tuple, label: str, problems: list[Problem],
+                 langs: tuple[str, ...] = LANGS) -> None:
         self.doc, self.path, self.label, self.problems = doc, path, label, problems
+        self.langs = langs  # the event's languages: the ones every text must have
 
     def field_name(self, sub: tuple) -> str:
         return ".".join([self.label] + [str(p) if not isinstance(p, int) else f"[{p + 1}]" for p in sub]).replace(".[", "[")
@@ -497,9 +538,10 @@ def load_knowledge(directory: str | Path) -> Knowledge:
     events: list[_Placed] = []
     synonyms: list[tuple[str, ...]] = []
     sources: dict[str, list[str]] = {}
-    for path in files:
+    docs = [(path, load_yaml(path, problems, display_name=str(path))) for path in files]
+    langs = _declared_languages([doc for _, doc in docs if doc is not None])
+    for path, doc in docs:
         defined = sources.setdefault(path.name, [])
-        doc = load_yaml(path, problems, display_name=str(path))
         if doc is None or doc.data is None:
             continue
         if not isinstance(doc.data, dict):
@@ -508,7 +550,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
             continue
         for key, value in doc.data.items():
             if key == "event":
-                reader = _Reader(doc, ("event",), "event", problems)
+                reader = _Reader(doc, ("event",), "event", problems, langs)
                 checked = reader.item(value, EVENT_SCHEMA)
                 if checked is not None:
                     complete = all(checked.get(k) is not None for k, (_, req) in EVENT_SCHEMA.items() if req)
@@ -534,7 +576,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                 continue
             for i, raw in enumerate(value):
                 label = f"{key}[{raw['id']}]" if isinstance(raw, dict) and isinstance(raw.get("id"), str) else f"{key}[{i + 1}]"
-                reader = _Reader(doc, (key, i), label, problems)
+                reader = _Reader(doc, (key, i), label, problems, langs)
                 checked = reader.item(raw, SCHEMAS[key])
                 if checked is None:
                     continue
@@ -556,6 +598,17 @@ def load_knowledge(directory: str | Path) -> Knowledge:
     entries = _build_entries(kb)
     return Knowledge(event=event, **objs, synonyms=tuple(synonyms), entries=entries, by_id={e.id: e for e in entries},
                      sources={name: tuple(ids) for name, ids in sources.items()})
+
+
+def _declared_languages(docs: list[Document]) -> tuple[str, ...]:
+    """The event's `languages:` (what every text must be written in), read before anything else is
+    checked; the default ko+en when absent or broken (the event check reports a broken one)."""
+    for doc in docs:
+        event = doc.data.get("event") if isinstance(doc.data, dict) else None
+        if isinstance(event, dict) and event.get("languages") not in (None, "", []):
+            checked = _languages(_Reader(doc, ("event",), "event", []), ("languages",), event["languages"])
+            return checked or LANGS
+    return LANGS
 
 
 def _synonym_groups(doc: Document, value: Any, problems: list[Problem]) -> list[tuple[str, ...]]:
@@ -647,41 +700,51 @@ def day_label(d: date, lang: str) -> str:
     return f"{_DAY_NAMES['en'][d.weekday()][:3]} {d.day} Sept" if d.month == 9 else f"{d:%a %d %b}"
 
 
-def _named(kind: str, topic: str, obj: Any, title: Text, ko: Iterable[str], en: Iterable[str]) -> Entry:
+def _named(kind: str, topic: str, obj: Any, title: Text, ko: Iterable[str], en: Iterable[str],
+           langs: tuple[str, ...] = LANGS) -> Entry:
     q = getattr(obj, "questions", Questions())
     return Entry(id=f"{kind}:{obj.id}", kind=kind, topic=topic,
-                 questions=Questions(ko=tuple(ko) + q.ko, en=tuple(en) + q.en),
+                 questions=Questions(ko=(tuple(ko) if "ko" in langs else ()) + q.ko,
+                                     en=(tuple(en) if "en" in langs else ()) + q.en),
                  keywords=tuple(getattr(obj, "aliases", ())), ref=obj, title=title)
 
 
+def _first(questions: Questions, lang: str) -> str:
+    listed = questions.ko if lang == "ko" else questions.en
+    return listed[0] if listed else ""
+
+
 def _build_entries(kb: Knowledge) -> tuple[Entry, ...]:
+    langs = kb.event.languages
     entries: list[Entry] = [Entry(id=f.id, kind="faq", topic=f.topic or "general", questions=f.questions,
                                   keywords=f.keywords, ref=f,
-                                  title=f.title or Text(f.questions.ko[0], f.questions.en[0]))
+                                  title=f.title or Text(_first(f.questions, "ko"), _first(f.questions, "en")))
                             for f in kb.faq]
     for s in kb.sessions:
         entries.append(_named("session", "schedule", s, s.title, (s.title.ko, f"{s.title.ko} 언제"),
-                              (s.title.en, f"when is the {s.title.en}")))
+                              (s.title.en, f"when is the {s.title.en}"), langs))
     for sp in kb.speakers:
         entries.append(_named("speaker", "speakers", sp, sp.name, (sp.name.ko, f"{sp.name.ko} 강연"),
-                              (sp.name.en, f"{sp.name.en} talk")))
+                              (sp.name.en, f"{sp.name.en} talk"), langs))
     for pv in kb.pavilions:
-        entries.append(_named("pavilion", "venue", pv, pv.name, (pv.name.ko,), (pv.name.en,)))
+        entries.append(_named("pavilion", "venue", pv, pv.name, (pv.name.ko,), (pv.name.en,), langs))
     for v in kb.venues:
         entries.append(_named("venue", "venue", v, v.name, (v.name.ko, f"{v.name.ko} 위치"),
-                              (v.name.en, f"where is {v.name.en}")))
+                              (v.name.en, f"where is {v.name.en}"), langs))
     for a in kb.awards:
         cat_ko = f"{a.category.ko} " if a.category else ""
         cat_en = f"{a.category.en} " if a.category else ""
-        title = Text(f"{a.competition.ko} {cat_ko}{a.prize.ko}", f"{a.competition.en} {cat_en}{a.prize.en}")
-        entries.append(_named("award", "results", a, title, (title.ko,), (title.en,)))
+        title = Text(f"{a.competition.ko} {cat_ko}{a.prize.ko}" if "ko" in langs else "",
+                     f"{a.competition.en} {cat_en}{a.prize.en}" if "en" in langs else "")
+        entries.append(_named("award", "results", a, title, (title.ko,), (title.en,), langs))
     for d in kb.event.days:
         ident = f"day:{d.isoformat()}"
-        entries.append(Entry(id=ident, kind="day", topic="schedule",
-                             questions=Questions(ko=(f"{d.month}월 {d.day}일 일정", f"{d.month}/{d.day} 프로그램"),
-                                                 en=(f"programme on {d.day} September", f"schedule {d.month}/{d.day}")),
-                             keywords=(), ref=d, title=Text(f"{day_label(d, 'ko')} 일정",
-                                                             f"Programme, {day_label(d, 'en')}")))
+        ko = (f"{d.month}월 {d.day}일 일정", f"{d.month}/{d.day} 프로그램") if "ko" in langs else ()
+        en = (f"programme on {d.day} {d:%B}", f"schedule {d.month}/{d.day}") if "en" in langs else ()
+        entries.append(Entry(id=ident, kind="day", topic="schedule", questions=Questions(ko=ko, en=en),
+                             keywords=(), ref=d, title=Text(f"{day_label(d, 'ko')} 일정" if "ko" in langs else "",
+                                                             f"Programme, {day_label(d, 'en')}" if "en" in langs
+                                                             else "")))
     return tuple(entries)
 
 

@@ -25,6 +25,7 @@ import functools
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 
 __all__ = [
     "PROTECTED",
@@ -180,10 +181,11 @@ def clean(text: str) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 # Words never stripped — nor any token that *ends* with one of them (so 국제회의 keeps its 의, 고속도로 its
-# 로). Domain nouns, and common nouns whose last syllable looks like a particle/ending. Add words with
+# 로). Event nouns, and common nouns whose last syllable looks like a particle/ending (language facts:
+# no event's names here — the knowledge base's own names are added by learn_words()). Add words with
 # protect() (it also clears the memo); 2+ syllable entries also guard longer tokens ending in them.
 PROTECTED: set[str] = set("""
-도시 서울시 대구 부산 시상식 개막식 폐막식 해커톤 스마트시티 스마트시티위크 킨텍스 고양 고양시 일산 서울
+도시 대구 부산 시상식 개막식 폐막식
 컨퍼런스 세미나 전시회 박람회 전시장 월드 위크 포럼 기조연설 발표회 설명회 간담회 네트워킹 세션 부스
 어린이 고양이 아이 데이 놀이 전문가 참가 국가 추가 평가 작가 사업가 기업가 창업가 투자가 예술가 단가
 경기도 제주도 강원도 충청도 경상도 전라도 정도 제도 속도 지도 온도 회의 강의 문의 논의 합의 토의 동의 주의 정의
@@ -576,13 +578,32 @@ _EN_ONSETS = frozenset("bl br ch cl cr dr dw fl fr gh gl gn gr kl kn kr ph pl pn
 _RARE_BIGRAMS = frozenset([c + "k" for c in "qwtdfgzxv"] + [c + "j" for c in "qwrtsfgzxcv"]
                           + ["zl", "xl", "vl", "qn", "qm", "qh", "zm", "xm", "vm", "zn", "xn", "vn", "cn", "wn",
                              "tm", "dm", "fm", "gm", "tl", "dl", "xh", "zh", "vh", "qo", "qn", "fh", "dn", "dh"])
-# common English words that survive the layout conversion cleanly ("the" → 솓, "go" → 해, "wifi" → 쟈랴)
+# common English words that survive the layout conversion cleanly ("the" → 솓, "go" → 해, "wifi" → 쟈랴);
+# the knowledge base's own English words are added by learn_words() (KNOWN_ENGLISH)
 COMMON_ENGLISH: frozenset[str] = frozenset("""
 the who to go do so no yes hi ok dog got dot rot fox rock fish wish dish rush sofa tofu wifi gift world
-smart city week event time where when what why how who won win award awards venue hall kintex hackathon
+city week event time where when what why how who won win award awards venue hall
 opening ceremony schedule program agenda speaker keynote session booth map parking lunch food toilet
-restroom wscw seoul goyang korea english korean help start stop menu about contact today tomorrow
+restroom english korean help start stop menu about contact today tomorrow
 """.split())
+KNOWN_ENGLISH: set[str] = set()
+
+
+def learn_words(words: Iterable[str]) -> None:
+    """Teach the analyser the names of one knowledge base (keywords, titles, synonyms, names): Hangul words
+    of 2+ syllables are kept whole (:func:`protect`), Latin words are never read as Korean typed on an
+    English keyboard (:data:`KNOWN_ENGLISH`)."""
+    hangul: set[str] = set()
+    latin: set[str] = set()
+    for text in words:
+        for part in nfc(text).split():
+            core = part.strip("?!.,~;:'\"()[]")
+            if len(core) >= 2 and all(_is_syllable(ch) for ch in core):
+                hangul.add(core)
+            latin.update(w.lower() for w in _LATIN_WORD.findall(core))
+    KNOWN_ENGLISH.update(latin)
+    if not hangul <= PROTECTED:
+        protect(*hangul)
 
 
 def _korean_evidence(word: str) -> bool:
@@ -622,7 +643,7 @@ def looks_like_mistyped_hangul(text: str) -> bool:
         return False
     evidence = False
     for w in words:
-        if (len(w) >= 2 and w.isupper()) or w.lower() in COMMON_ENGLISH:
+        if (len(w) >= 2 and w.isupper()) or w.lower() in COMMON_ENGLISH or w.lower() in KNOWN_ENGLISH:
             return False
         if _LONE_JAMO.search(qwerty_to_hangul(w)):
             return False
@@ -654,7 +675,7 @@ if __name__ == "__main__":
     import timeit
 
     base = [
-        "해커톤 누가 1등했어?", "킨텍스에서 언제 열려요", "킨텍쓰", "헤커톤 대상", "ㅎㅋㅌ 대상", "ㅋㅌㅅ",
+        "시상식 누가 1등했어?", "전시장에서 언제 열려요", "전시쟝", "시샹식 대상", "ㅅㅅㅅ 대상", "ㅈㅅㅈ",
         "gozjxhs", "스마트시티 hackathon 1등", "개막식은몇시에해?", "who won the hackathon?", "Where's it held??",
         "시상식 어디서 해요? 🏆🎉", "<b>주차</b> &amp; 셔틀버스", "ＷＳＣＷ ２０１８ 일정！", "총 사업비 4,600억 원인가요",
         "점심은 어디서 먹나요", "What time does the opening ceremony start?", "와이파이 비밀번호 뭐예요",

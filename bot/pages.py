@@ -47,8 +47,19 @@ def session_rows(sessions: list[Session], lang: str, saved: frozenset[str]) -> l
             for s in sessions]
 
 
-def menu_buttons(lang: str) -> list[list[Button]]:
-    buttons = [Button(text(f"menu.{key}", lang), data=f"m:{key}") for key in MENU]
+def menu_keys(kb: Knowledge | None) -> list[str]:
+    """The menu entries that have content in `kb` (all of them without a knowledge base): a schedule and
+    now & next only with sessions, a venue page only with venues, speakers only with speakers, results only
+    with awards or results entries."""
+    if kb is None:
+        return list(MENU)
+    has = {"sched": bool(kb.sessions), "now": bool(kb.sessions), "venue": bool(kb.venues),
+           "speakers": bool(kb.speakers), "results": bool(kb.awards or _results(kb))}
+    return [key for key in MENU if has.get(key, True)]
+
+
+def menu_buttons(lang: str, kb: Knowledge | None = None) -> list[list[Button]]:
+    buttons = [Button(text(f"menu.{key}", lang), data=f"m:{key}") for key in menu_keys(kb)]
     return [buttons[k:k + 2] for k in range(0, len(buttons), 2)]
 
 
@@ -61,12 +72,23 @@ def contact_line(kb: Knowledge, lang: str) -> str:
     return f"{c.organisation.get(lang)} {c.name.get(lang)} ☎ {c.phone}"
 
 
+def welcome_examples(kb: Knowledge, lang: str, n: int = 2) -> list[str]:
+    """Example questions for the greeting: the event's `welcome_examples`, else the first example question
+    of the first FAQ entries."""
+    own = list(getattr(kb.event.welcome_examples, lang, ()) or ())
+    if own:
+        return own[:n]
+    return [q for q in (next(iter(getattr(f.questions, lang, ()) or ()), None) for f in kb.faq) if q][:n]
+
+
 def welcome(kb: Knowledge, lang: str) -> Reply:
-    return Reply(Doc().add(text("welcome", lang, name=kb.event.name.get(lang))), menu_buttons(lang))
+    examples = text("welcome.quote_sep", lang).join(text("welcome.quote", lang, q=q) for q in welcome_examples(kb, lang))
+    key = "welcome" if examples else "welcome.plain"
+    return Reply(Doc().add(text(key, lang, name=kb.event.name.get(lang), examples=examples)), menu_buttons(lang, kb))
 
 
 def home(kb: Knowledge, lang: str) -> Reply:
-    return Reply(Doc().add(text("menu", lang)), menu_buttons(lang))
+    return Reply(Doc().add(text("menu", lang)), menu_buttons(lang, kb))
 
 
 def help_page(kb: Knowledge, lang: str, bot_username: str,
@@ -76,14 +98,15 @@ def help_page(kb: Knowledge, lang: str, bot_username: str,
     lines = [text("help.head", lang)]
     lines += ["• " + " · ".join(f"/{name} {description}" for name, description in group)
               for group in commands if group]
-    lines.append(text("help.inline", lang, bot=bot_username))
-    return Reply(Doc().add("\n".join(lines)), menu_buttons(lang))
+    examples = welcome_examples(kb, lang, 1)
+    lines.append(text("help.inline", lang, bot=bot_username, example=examples[0] if examples else "…"))
+    return Reply(Doc().add("\n".join(lines)), menu_buttons(lang, kb))
 
 
-def choose_lang(lang: str) -> Reply:
-    """/lang without a language: both to choose from."""
-    return Reply(Doc().add(text("choose_lang", lang)), [[Button(text("lang_button_ko", lang), data="lang:ko"),
-                                                         Button(text("lang_button_en", lang), data="lang:en")]])
+def choose_lang(lang: str, langs: tuple[str, ...] = ("ko", "en")) -> Reply:
+    """/lang without a language: the event's languages to choose from."""
+    return Reply(Doc().add(text("choose_lang", lang)),
+                 [[Button(text(f"lang_button_{code}", lang), data=f"lang:{code}") for code in langs]])
 
 
 def lang_set(kb: Knowledge, lang: str) -> Reply:
@@ -101,6 +124,8 @@ def subscription_buttons(subscribed: bool, lang: str) -> list[list[Button]]:
 
 
 def schedule(kb: Knowledge, lang: str) -> Reply:
+    if not kb.sessions:
+        return Reply(Doc().add(text("none.sched", lang)), [back_row(lang)])
     days = [Button(day_label(d, lang), data=f"d:{d.isoformat()}") for d in kb.event.days]
     return Reply(Doc().add(text("schedule", lang)), [days, back_row(lang)])
 
@@ -129,7 +154,8 @@ def now_next(kb: Knowledge, now: datetime, lang: str, saved: frozenset[str] = fr
         buttons.append([Button(day_label(kb.event.start_date, lang), data=f"d:{kb.event.start_date.isoformat()}")])
     elif today > kb.event.end_date:
         doc.add(text("after", lang, end=day_label(kb.event.end_date, lang)))
-        buttons.append([Button(text("menu.results", lang), data="m:results")])
+        if "results" in menu_keys(kb):
+            buttons.append([Button(text("menu.results", lang), data="m:results")])
     else:
         running: list[Session] = []
         upcoming: list[Session] = []
@@ -157,7 +183,9 @@ def now_next(kb: Knowledge, now: datetime, lang: str, saved: frozenset[str] = fr
             doc.blank().add(b(text("today_all", lang)))
             for s in allday:
                 doc.add(f"• {s.title.get(lang)}")
-        doc.blank().add(i(text("times_note", lang)))
+        untimed = sum(1 for s in kb.sessions if not s.start)
+        if untimed:  # how much of the programme now & next can see
+            doc.blank().add(i(text("times_note", lang, timed=len(kb.sessions) - untimed, total=len(kb.sessions))))
         buttons += session_rows((running + upcoming)[:3], lang, saved)
         buttons.append([Button(day_label(today, lang), data=f"d:{today.isoformat()}")])
     buttons.append(back_row(lang))
@@ -169,6 +197,8 @@ def _timed(kb: Knowledge, d: date) -> list[Session]:
 
 
 def venue(kb: Knowledge, lang: str) -> Reply:
+    if not kb.venues:
+        return Reply(Doc().add(text("none.venue", lang)), [back_row(lang)])
     doc = Doc()
     location = None
     for v in kb.venues:
@@ -181,17 +211,26 @@ def venue(kb: Knowledge, lang: str) -> Reply:
 
 
 def speakers(kb: Knowledge, lang: str) -> Reply:
+    if not kb.speakers:
+        return Reply(Doc().add(text("none.speakers", lang)), [back_row(lang)])
     doc = Doc().add(text("speakers", lang))
     for sp in kb.speakers:
-        doc.add("• ", b(sp.name.get(lang)), f" — {sp.title.get(lang)}")
+        doc.add("• ", b(sp.name.get(lang)), f" — {sp.title.get(lang)}" if sp.title else "")
     rows = [[Button(sp.name.get(lang)[:60], data=f"a:speaker:{sp.id}")] for sp in kb.speakers]
     return Reply(doc, rows + [back_row(lang)])
 
 
+def _results(kb: Knowledge) -> list:
+    return [e for e in kb.entries if e.kind == "faq" and e.topic == "results"]
+
+
 def results(kb: Knowledge, lang: str) -> Reply:
-    faq_results = [e for e in kb.entries if e.kind == "faq" and e.topic == "results"]
+    faq_results = _results(kb)
+    if not faq_results and not kb.awards:
+        return Reply(Doc().add(text("none.results", lang)), [back_row(lang)])
     doc = Doc().add(text("results", lang))
-    rows = [[Button(e.title.get(lang)[:60], data=f"a:{e.id}")] for e in faq_results[:12]]
+    listed = faq_results or [e for e in kb.entries if e.kind == "award"]
+    rows = [[Button(e.title.get(lang)[:60], data=f"a:{e.id}")] for e in listed[:12]]
     return Reply(doc, rows + [back_row(lang)])
 
 
@@ -205,6 +244,8 @@ def page(kb: Knowledge, name: str, lang: str, now: datetime, saved: frozenset[st
     pages = {"home": home, "sched": schedule, "venue": venue, "speakers": speakers, "results": results,
              "contact": contact}
     if name == "now":
+        if not kb.sessions:
+            return schedule(kb, lang)  # "no programme yet"
         return now_next(kb, now, lang, saved)
     fn = pages.get(name)
     return fn(kb, lang) if fn else None

@@ -172,15 +172,20 @@ def render_session(kb: Knowledge, s: Session, lang: str) -> Doc:
     names = [sp.name.get(lang) for sp in (kb.speaker(x) for x in s.speakers) if sp]
     if names:
         doc.add(f"🎤 {t('speakers', lang)}: {', '.join(names)}")
+    labels = [x for x in (s.track, s.type, s.language) if x]
+    if labels:
+        doc.add("🏷 " + " · ".join(labels))
     if s.description:
         doc.blank().add(s.description.get(lang))
     return doc
 
 
 def render_speaker(kb: Knowledge, sp: Speaker, lang: str) -> Doc:
-    doc = Doc().add(b(sp.name.get(lang)), f" — {sp.title.get(lang)}")
+    doc = Doc().add(b(sp.name.get(lang)), f" — {sp.title.get(lang)}" if sp.title else "")
     if sp.topic:
         doc.add(f"{t('topic', lang)}: {sp.topic.get(lang)}")
+    if sp.bio:
+        doc.blank().add(sp.bio.get(lang))
     if sp.quote:
         doc.blank().add(i(f"“{sp.quote.get(lang)}”"))
     sessions = [s for s in kb.sessions if sp.id in s.speakers]
@@ -264,4 +269,4 @@ def export_records(kb: Knowledge) -> Iterable[dict]:
     """One record per answerable entry, answers as plain text (for `python -m bot export`)."""
     for e in kb.entries:
         yield {"id": e.id, "questions": list(e.questions.all()),
-               "answer": {lang: render_entry(kb, e, lang).plain() for lang in ("ko", "en")}}
+               "answer": {lang: render_entry(kb, e, lang).plain() for lang in kb.event.languages}}

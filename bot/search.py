@@ -226,6 +226,14 @@ def _is_hangul(word: str) -> bool:
     return any("가" <= ch <= "힣" for ch in word)
 
 
+def knowledge_words(kb: Knowledge) -> list[str]:
+    """The names of a knowledge base the analyser keeps whole and never reads as mistyped Korean: the
+    event's names, keywords, entry titles and synonyms."""
+    ev = kb.event
+    return ([ev.short_name, ev.name.ko, ev.name.en] + [w for g in kb.synonyms for w in g]
+            + [t for e in kb.entries for t in (*e.keywords, e.title.ko, e.title.en)])
+
+
 class Index:
     """Vocabulary, postings and normalised forms of every indexed string, built once per knowledge base."""
 
@@ -236,6 +244,7 @@ class Index:
         # names the knowledge base uses (keywords, titles, synonyms) stay whole in Kiwi's analysis; added
         # before anything is analysed (Kiwi rebuilds itself at the first analysis after new words)
         self.names: tuple[str, ...] = ()
+        N.learn_words(knowledge_words(kb))
         if self.kiwi:
             M.add_words([t for e in kb.entries for t in (*e.keywords, e.title.ko)]
                         + [w for g in kb.synonyms for w in g])
@@ -342,6 +351,7 @@ class Index:
         names it knew when the index was built, before any analysis."""
         self.kb = kb
         self.matching = matching
+        N.learn_words(knowledge_words(kb))
         if self.kiwi:
             M.add_words(self.names)
             M.warm_up()

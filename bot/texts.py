@@ -125,8 +125,10 @@ STAFF = {
 
 KO = {
     # general messages (bot.pages, bot.answer)
-    "welcome": ("안녕하세요! {name} 안내 봇입니다. 🏙\n궁금한 것을 편하게 물어보세요 (예: 「해커톤 대상 누구야?」, "
-                "「킨텍스 가는 길」).\n아래 메뉴로 둘러볼 수도 있어요."),
+    "welcome": "안녕하세요! {name} 안내 봇입니다. 🏙\n궁금한 것을 편하게 물어보세요 (예: {examples}).\n아래 메뉴로 둘러볼 수도 있어요.",
+    "welcome.plain": "안녕하세요! {name} 안내 봇입니다. 🏙\n궁금한 것을 편하게 물어보세요.\n아래 메뉴로 둘러볼 수도 있어요.",
+    "welcome.quote": "「{q}」",
+    "welcome.quote_sep": ", ",
     "menu": "무엇을 볼까요?",
     "not_found": ("죄송해요, 그 질문에 대한 답은 아직 모르겠어요. 🙏\n질문을 남겨 두었으니 운영진이 확인할게요. "
                   "아래 메뉴에서 찾아보시거나 문의처로 연락해 주세요:\n{contact}"),
@@ -153,7 +155,11 @@ KO = {
     "next_title": "다음",
     "next_none": "오늘 남은 일정 중 시작 시간이 알려진 세션은 없어요.",
     "today_all": "오늘 열리는 행사 (시간 미정·종일)",
-    "times_note": "보도자료에 시간이 나온 세션은 개막식(16:00~)뿐이에요.",
+    "times_note": "시작 시간이 발표된 세션은 전체 {total}개 중 {timed}개예요.",
+    "none.sched": "아직 발표된 프로그램이 없어요.",
+    "none.venue": "아직 장소 안내가 없어요.",
+    "none.speakers": "아직 발표된 연사가 없어요.",
+    "none.results": "아직 발표된 결과가 없어요.",
     "contact": "문의",
     "error": "죄송해요, 일시적인 오류가 있었어요. 잠시 후 다시 시도해 주세요.",
     "refused": "죄송해요, 운영진만 쓸 수 있는 명령이에요.",
@@ -174,7 +180,7 @@ KO = {
     "cmd.now": "지금·다음",
     "cmd.venue": "장소와 전시관",
     "cmd.speakers": "연사",
-    "cmd.results": "결과: 시상, 해커톤, 비즈니스",
+    "cmd.results": "결과와 시상",
     "cmd.contact": "문의처",
     "cmd.my": "내 일정",
     "cmd.remind": "알림 설정",
@@ -187,7 +193,7 @@ KO = {
     "cmd.help": "사용법",
     # /help: the head, one line per group of commands (/name + help.<name>), the inline tip
     "help.head": "이렇게 쓰세요:\n• 질문을 그냥 입력하세요 — 한국어/영어, 오타·초성(ㅎㅋㅌ)도 괜찮아요.",
-    "help.inline": "• 다른 대화방에서 @{bot} 해커톤 처럼 검색할 수도 있어요.",
+    "help.inline": "• 다른 대화방에서 @{bot} {example} 처럼 검색할 수도 있어요.",
     "help.menu": "메뉴",
     "help.schedule": "일정",
     "help.now": "지금·다음",
@@ -215,6 +221,7 @@ KO = {
     "agenda.saved_no_time": "내 일정에 추가했어요. 시작 시간이 아직 발표되지 않아 알림은 보낼 수 없어요.",
     "agenda.saved_quiet": "내 일정에 추가했어요. (알림 꺼짐: /remind 15)",
     "agenda.removed": "내 일정에서 뺐어요.",
+    "agenda.overlaps": "⚠️ 내 일정의 「{title}」와(과) 시간이 겹쳐요.",
     "agenda.saved_started": "내 일정에 추가했어요. (이미 시작한 세션이라 알림은 없어요)",
     "agenda.gone": "이 세션은 더 이상 프로그램에 없어요.",
     "agenda.empty": "내 일정이 비어 있어요. 일정(/schedule)에서 ☆를 눌러 세션을 추가하세요.",
@@ -257,8 +264,11 @@ KO = {
 
 EN = {
     # general messages (bot.pages, bot.answer)
-    "welcome": ("Hello! I'm the guide bot of {name}. 🏙\nAsk me anything in your own words (e.g. “who won the "
-                "hackathon?”, “where is it held?”),\nor browse with the menu below."),
+    "welcome": ("Hello! I'm the guide bot of {name}. 🏙\nAsk me anything in your own words (e.g. {examples}),\n"
+                "or browse with the menu below."),
+    "welcome.plain": "Hello! I'm the guide bot of {name}. 🏙\nAsk me anything in your own words,\nor browse with the menu below.",
+    "welcome.quote": "“{q}”",
+    "welcome.quote_sep": ", ",
     "menu": "What would you like to see?",
     "not_found": ("Sorry, I don't know the answer to that yet. 🙏\nI've passed your question on to the organisers. "
                   "Try the menu below, or contact:\n{contact}"),
@@ -284,7 +294,11 @@ EN = {
     "next_title": "Next",
     "next_none": "No more sessions with a known start time today.",
     "today_all": "On today (time not announced / all day)",
-    "times_note": "The press release gives a time only for the opening ceremony (16:00).",
+    "times_note": "Start times are announced for {timed} of the {total} sessions.",
+    "none.sched": "No programme has been announced yet.",
+    "none.venue": "No venue information yet.",
+    "none.speakers": "No speakers have been announced.",
+    "none.results": "No results have been announced.",
     "contact": "Contact",
     "error": "Sorry, something went wrong on my side. Please try again in a moment.",
     "refused": "Sorry, only event staff can use that command.",
@@ -305,7 +319,7 @@ EN = {
     "cmd.now": "Now & next",
     "cmd.venue": "Venue and pavilions",
     "cmd.speakers": "Speakers",
-    "cmd.results": "Results: awards, hackathon, business",
+    "cmd.results": "Results and awards",
     "cmd.contact": "Contact the organisers",
     "cmd.my": "My agenda",
     "cmd.remind": "Reminder settings",
@@ -318,7 +332,7 @@ EN = {
     "cmd.help": "How to use this bot",
     # /help
     "help.head": "How to use me:\n• Just type a question, in English or Korean — typos are fine.",
-    "help.inline": "• In any other chat, type @{bot} hackathon to search inline.",
+    "help.inline": "• In any other chat, type @{bot} {example} to search inline.",
     "help.menu": "menu",
     "help.schedule": "programme",
     "help.now": "now & next",
@@ -346,6 +360,7 @@ EN = {
     "agenda.saved_no_time": "Added to my agenda. Its start time hasn't been announced, so I can't send a reminder.",
     "agenda.saved_quiet": "Added to my agenda. (Reminders are off: /remind 15)",
     "agenda.removed": "Removed from my agenda.",
+    "agenda.overlaps": "⚠️ It overlaps with “{title}” in your agenda.",
     "agenda.saved_started": "Added to my agenda. (It has already started, so no reminder.)",
     "agenda.gone": "This session is no longer in the programme.",
     "agenda.empty": "Your agenda is empty. Tap ☆ on a session in /schedule to add it.",

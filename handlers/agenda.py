@@ -25,6 +25,7 @@ from bot.agenda import (
     build_ics,
     change_notices,
     feedback_for,
+    ics_filename,
     rating_refusal,
     remind_setting,
     remind_state,
@@ -108,7 +109,7 @@ async def agenda_job(context: Context) -> None:
     if fresh is None or not should_send(fresh, c.now()):
         return
     if c.store.queue_notice(user_id, due.kind, due.session_id, fresh.at, day=due.day.isoformat(),
-                            lang=c.store.user_lang(user_id)):
+                            lang=kb.event.reply_lang(c.store.user_lang(user_id))):
         send_notices(context.application)
 
 
@@ -160,8 +161,9 @@ async def toggle(update: Update, context: Context) -> None:
         await query.answer(t("gone", lang), show_alert=True)
         return
     if action == "sv":
+        others = c.store.agenda(user.id)  # before this one is added
         c.store.add_to_agenda(user.id, session_id)
-        note = saved_note(c.brain.kb, session, remind_minutes(c, user.id), c.now(), lang)
+        note = saved_note(c.brain.kb, session, remind_minutes(c, user.id), c.now(), lang, others)
     else:
         c.store.remove_from_agenda(user.id, session_id)
         note = t("removed", lang)
@@ -219,7 +221,7 @@ async def ics_command(update: Update, context: Context) -> None:
     sessions = [s for s in (kb.session(i) for i in ids) if s] or list(kb.sessions)
     data = build_ics(kb, sessions, lang)
     caption = t("ics_caption" if ids else "ics_all", lang)
-    await update.effective_message.reply_document(InputFile(data, filename="wscw2018.ics"), caption=caption)
+    await update.effective_message.reply_document(InputFile(data, filename=ics_filename(kb)), caption=caption)
 
 
 async def rate(update: Update, context: Context) -> None:

@@ -39,11 +39,12 @@ async def page_command(update: Update, context: Context) -> None:
 
 async def lang_command(update: Update, context: Context) -> None:
     """/lang ko|en sets the language; /lang alone offers both."""
+    langs = core(context).brain.kb.event.languages
     lang = parse_lang(context.args[0]) if context.args else None
-    if lang:
+    if lang in langs:
         await _set_lang(update, context, lang)
         return
-    await send_reply(context, update.effective_chat.id, pages.choose_lang(ui_lang(update, context)))
+    await send_reply(context, update.effective_chat.id, pages.choose_lang(ui_lang(update, context), langs))
 
 
 async def _set_lang(update: Update, context: Context, lang: str) -> None:
@@ -65,7 +66,7 @@ async def button(update: Update, context: Context) -> None:
     brain = c.brain
     lang = ui_lang(update, context)
     kind, _, value = data.partition(":")
-    if kind == "lang" and value in ("ko", "en"):
+    if kind == "lang" and value in brain.kb.event.languages:
         await _set_lang(update, context, value)
     elif kind == "m":
         reply = pages.page(brain.kb, value, lang, c.now(), saved(update, context))

@@ -22,7 +22,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from bot import pages
-from bot.texts import LANGS, text
+from bot.knowledge import Knowledge
+from bot.texts import text
 from handlers import agenda, attendee, reload, staff
 from handlers.common import Callback, Context, core, send_reply, staff_only, ui_lang
 
@@ -36,6 +37,11 @@ class Command:
     staff_only: bool = False  # refused politely for anyone not in the staff list, shown only in staff menus
     menu: bool = True  # in the command menu (set_my_commands)
     help_line: int | None = None  # the /help line listing it (commands with the same number share a line)
+    needs: str | None = None  # the menu page (bot.pages.MENU) whose content it shows: listed only with content
+
+    def listed(self, kb: Knowledge | None) -> bool:
+        """In the menus and /help for this knowledge base (a page without content is left out)."""
+        return self.needs is None or self.needs in pages.menu_keys(kb)
 
     def description(self, lang: str) -> str:
         return text(f"cmd.{self.name}", lang)
@@ -50,7 +56,8 @@ class Command:
 async def help_command(update: Update, context: Context) -> None:
     """/help: how to ask, the commands of `help_lines`, inline mode."""
     lang = ui_lang(update, context)
-    reply = pages.help_page(core(context).brain.kb, lang, context.bot.username or "bot", help_lines(lang))
+    kb = core(context).brain.kb
+    reply = pages.help_page(kb, lang, context.bot.username or "bot", help_lines(lang, kb))
     await send_reply(context, update.effective_chat.id, reply)
 
 
@@ -58,11 +65,11 @@ async def help_command(update: Update, context: Context) -> None:
 COMMANDS: tuple[Command, ...] = (
     Command("start", attendee.start),
     Command("menu", attendee.page_command, help_line=1),
-    Command("schedule", attendee.page_command, help_line=1),
-    Command("now", attendee.page_command, help_line=1),
-    Command("venue", attendee.page_command, help_line=1),
-    Command("speakers", attendee.page_command, help_line=1),
-    Command("results", attendee.page_command, help_line=1),
+    Command("schedule", attendee.page_command, help_line=1, needs="sched"),
+    Command("now", attendee.page_command, help_line=1, needs="now"),
+    Command("venue", attendee.page_command, help_line=1, needs="venue"),
+    Command("speakers", attendee.page_command, help_line=1, needs="speakers"),
+    Command("results", attendee.page_command, help_line=1, needs="results"),
     Command("contact", attendee.page_command, help_line=1),
     Command("my", agenda.my_command),
     Command("remind", agenda.remind_command),
@@ -88,14 +95,17 @@ def register(app: Application) -> None:
         app.add_handler(command.handler())
 
 
-def menu(lang: str, staff: bool = False) -> list[BotCommand]:
-    """The command menu in `lang`: attendee commands, plus the staff commands for `staff`."""
-    return [BotCommand(c.name, c.description(lang)) for c in COMMANDS if c.menu and (staff or not c.staff_only)]
+def menu(lang: str, staff: bool = False, kb: Knowledge | None = None) -> list[BotCommand]:
+    """The command menu in `lang`: attendee commands (those of pages with content in `kb`), plus the staff
+    commands for `staff`."""
+    return [BotCommand(c.name, c.description(lang)) for c in COMMANDS
+            if c.menu and (staff or not c.staff_only) and c.listed(kb)]
 
 
-def help_lines(lang: str) -> list[list[tuple[str, str]]]:
-    """The commands /help lists, as lines of (name, short description) pairs."""
-    listed = sorted((c for c in COMMANDS if c.help_line is not None and not c.staff_only),
+def help_lines(lang: str, kb: Knowledge | None = None) -> list[list[tuple[str, str]]]:
+    """The commands /help lists (those of pages with content in `kb`), as lines of (name, short
+    description) pairs."""
+    listed = sorted((c for c in COMMANDS if c.help_line is not None and not c.staff_only and c.listed(kb)),
                     key=lambda c: c.help_line or 0)  # stable: menu order within a line (never None here)
     return [[(c.name, c.help_text(lang)) for c in group] for _, group in groupby(listed, key=lambda c: c.help_line)]
 
@@ -103,13 +113,15 @@ def help_lines(lang: str) -> list[list[tuple[str, str]]]:
 async def set_menus(app: Application) -> None:
     """The command menus: one per language, English for any other, and per staff chat with the staff
     commands (skipped for a staff member who has not opened a chat with the bot yet)."""
-    for lang in LANGS:
-        await app.bot.set_my_commands(menu(lang), language_code=lang)
-    await app.bot.set_my_commands(menu("en"), scope=BotCommandScopeDefault())
+    kb = app.bot_data.core.brain.kb
+    event = kb.event
+    for lang in event.languages:
+        await app.bot.set_my_commands(menu(lang, kb=kb), language_code=lang)
+    await app.bot.set_my_commands(menu(event.reply_lang("en"), kb=kb), scope=BotCommandScopeDefault())
     for staff_id in sorted(app.bot_data.core.config.staff_ids):
-        for lang in LANGS:
+        for lang in event.languages:
             try:
-                await app.bot.set_my_commands(menu(lang, staff=True), scope=BotCommandScopeChat(staff_id),
+                await app.bot.set_my_commands(menu(lang, staff=True, kb=kb), scope=BotCommandScopeChat(staff_id),
                                               language_code=lang)
             except TelegramError as exc:  # the staff member has not opened a chat with the bot yet
                 log.warning("staff commands not set for %s: %s", staff_id, exc)

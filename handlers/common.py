@@ -80,9 +80,10 @@ def core(context: Context) -> Core:
 def ui_lang(update: Update, context: Context) -> str:
     """Language for menus and pages: the user's /lang choice, else their Telegram app language."""
     user = update.effective_user
+    event = core(context).brain.kb.event
     if user is None:
-        return pick_lang()
-    return pick_lang(chosen=core(context).store.chosen_lang(user.id), app=user.language_code)
+        return event.reply_lang(pick_lang())
+    return event.reply_lang(pick_lang(chosen=core(context).store.chosen_lang(user.id), app=user.language_code))
 
 
 def app_lang(update: object) -> str:

@@ -20,7 +20,7 @@ async def inline_query(update: Update, context: Context) -> None:
     brain = c.brain
     question = brain.parse((query.query or "")[:256])
     chosen = c.store.chosen_lang(query.from_user.id)
-    lang = pick_lang(chosen, question.lang, query.from_user.language_code)
+    lang = brain.kb.event.reply_lang(pick_lang(chosen, question.lang, query.from_user.language_code))
     if question.cleaned:  # every entry worth a "did you mean", best first
         ranked = brain.index.rank(question, limit=MAX_RESULTS, score_cutoff=brain.matching.ambiguous)
         outcome = decide(ranked, brain.matching)
