@@ -40,6 +40,7 @@ HEADER = """\
 # session or speaker (example questions, aliases), write a FAQ entry in a file of your own.
 """
 FETCH_TIMEOUT = 20.0
+MAX_BYTES = 20_000_000
 DURATION_RE = re.compile(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d))?$")
 HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?$")
 
@@ -69,12 +70,16 @@ def fetch(source: str, timeout: float = FETCH_TIMEOUT) -> tuple[str, bytes]:
             raise ScheduleError([f"{source}: the server answered {exc.response.status_code}"]) from None
         except httpx.HTTPError as exc:
             raise ScheduleError([f"{source}: cannot fetch it: {exc or type(exc).__name__}"]) from None
-        return source, response.content
-    path = Path(source)
-    try:
-        return path.name, path.read_bytes()
-    except OSError as exc:
-        raise ScheduleError([f"{source}: cannot read it: {exc.strerror or exc}"]) from None
+        data = response.content
+    else:
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise ScheduleError([f"{source}: cannot read it: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_BYTES:
+        raise ScheduleError([f"{source}: (file): {len(data) // 1_000_000} MB is more than a schedule "
+                             f"({MAX_BYTES // 1_000_000} MB at most)"])
+    return (source if re.match(r"^https?://", source) else Path(source).name), data
 
 
 def parse_schedule(name: str, data: bytes) -> dict[str, Any]:
@@ -318,7 +323,7 @@ def _session(ev: dict, path: str, day: dict, room_name: str, tz: ZoneInfo, probl
 
 def event_languages(knowledge_dir: Path) -> tuple[str, ...]:
     """The languages declared in the organisers' event.yaml (default ko, en)."""
-    for path in sorted(knowledge_dir.glob("*.y*ml")):
+    for path in sorted(p for p in knowledge_dir.iterdir() if p.suffix in (".yaml", ".yml")):
         if path.name == OUTPUT:
             continue
         doc = load_yaml(path, [], display_name=str(path))
@@ -378,7 +383,7 @@ def import_schedule(source: str, knowledge_dir: Path, default_tz: str) -> Import
     # the whole knowledge base with the new file must load before anything is written
     with tempfile.TemporaryDirectory() as tmp:
         trial = Path(tmp)
-        for path in knowledge_dir.glob("*.y*ml"):
+        for path in knowledge_dir.iterdir():
             if path.name != OUTPUT:
                 shutil.copy2(path, trial / path.name)
         (trial / OUTPUT).write_text(text, encoding="utf-8")

@@ -26,6 +26,7 @@ from bot.agenda import (
     change_notices,
     feedback_for,
     ics_filename,
+    overlap_with,
     rating_refusal,
     remind_setting,
     remind_state,
@@ -164,10 +165,12 @@ async def toggle(update: Update, context: Context) -> None:
         others = c.store.agenda(user.id)  # before this one is added
         c.store.add_to_agenda(user.id, session_id)
         note = saved_note(c.brain.kb, session, remind_minutes(c, user.id), c.now(), lang, others)
+        alert = not session.start or overlap_with(c.brain.kb, session, others) is not None
     else:
         c.store.remove_from_agenda(user.id, session_id)
         note = t("removed", lang)
-    await query.answer(note, show_alert=action == "sv" and not session.start)
+        alert = False
+    await query.answer(note, show_alert=alert)  # an alert (to be read) for no reminder or an overlap
     schedule_user(context.application, user.id)
     await _flip_star(query, session_id, action == "sv")
 

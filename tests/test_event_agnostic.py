@@ -248,15 +248,18 @@ def test_second_overlapping_star_is_flagged(tmp_path, emu) -> None:
         user = Chat(emu, user_id=71002, lang="en")
         day = user.press(user.say("/schedule"), "d:2031-05-06")[-1]
 
-        def star(data: str) -> str:
+        def star(data: str) -> dict:
             qid = emu.push_callback_query(user.chat_id, user.user_id, data, day.result["message_id"]
                                           if day.method == "sendMessage" else day.params["message_id"],
                                           language_code="en")
             return emu.wait_for(lambda c: c.method == "answerCallbackQuery"
-                                and str(c.params.get("callback_query_id")) == qid, timeout=8)[-1].params["text"]
+                                and str(c.params.get("callback_query_id")) == qid, timeout=8)[-1].params
 
-        assert "overlap" not in star("sv:talk-a")
-        assert text("agenda.overlaps", "en", title="Talk Alpha") in star("sv:talk-b")
+        first = star("sv:talk-a")
+        assert "overlap" not in first["text"] and str(first.get("show_alert")).lower() not in ("true", "1")
+        second = star("sv:talk-b")  # shown as an alert: a warning to read, not a passing toast
+        assert text("agenda.overlaps", "en", title="Talk Alpha") in second["text"]
+        assert str(second.get("show_alert")).lower() in ("true", "1")
     finally:
         bot.stop()
 

@@ -164,8 +164,9 @@ def test_real_knowledge_base_is_valid() -> None:
 ALLOWED = {
     "venues": "id, name, address, latitude, longitude, description, aliases, questions",
     "pavilions": "id, name, venue, description, aliases, questions",
-    "speakers": "id, name, title, topic, quote, aliases, questions",
-    "sessions": "id, days, title, start, end, venue, room, speakers, kind, description, aliases, questions",
+    "speakers": "id, name, title, topic, quote, bio, aliases, questions",
+    "sessions": ("id, days, title, start, end, venue, room, speakers, kind, description, track, type, language, "
+                 "aliases, questions"),
     "awards": "id, competition, prize, category, honour, amount_krw, note, winners, aliases, questions",
     "faq": "id, title, topic, questions, keywords, answer",
 }
