@@ -10,6 +10,7 @@ cache when nothing it depends on changed (bot/cache.py).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -21,6 +22,9 @@ from bot import pages
 from bot.cache import IndexCache, cache_key, load_knowledge_once
 from bot.config import Config, Matching
 from bot.knowledge import Knowledge, day_label
+from bot.programme import Found, Programme
+from bot.programme import reply as programme_reply
+from bot.programme import words as programme_words
 from bot.render import Button, Doc, Reply, render_entry
 from bot.search import CANDIDATES, LIGHT, OTHER_EDITION, Index, Outcome, Query, Ranked, decide
 from bot.texts import pick_lang
@@ -201,7 +205,7 @@ class Brain:
         query = self.parse(text)
         lang = self.language(query, lang)
         if not query.cleaned:
-            return Answer(text, lang, "empty", Reply(Doc().add(pages.msg("empty", lang)), pages.menu_buttons(lang)))
+            return Answer(text, lang, "empty", Reply(Doc().add(pages.msg("empty", lang)), pages.menu_buttons(lang, self.kb)))
         generic = generic_rest(query)
         intent = time_intent(query, generic)
         if intent:
@@ -209,8 +213,50 @@ class Brain:
         day = event_day(query, self.kb.event.days)
         if day is not None and len(text) <= 80 and generic:
             entry_id = f"day:{day.isoformat()}"
-            return Answer(text, lang, "answer", self.entry_reply(entry_id, lang, saved), entry_id, 100.0, [entry_id])
-        return self.reply_to(text, lang, self.match(query), now, saved)
+            return Answer(text, lang, "answer", self.entry_reply(entry_id, lang, saved, now), entry_id, 100.0,
+                          [entry_id])
+        outcome = self.match(query)
+        found = self.programme.understand(text, now) if outcome.reason != "other_time" else None
+        if found is not None and self.prefer_programme(found, outcome):
+            return self.programme_answer(text, lang, found, now, saved)
+        return self.reply_to(text, lang, outcome, now, saved)
+
+    @functools.cached_property
+    def programme(self) -> Programme:
+        """The sessions indexed for programme questions (bot/programme.py), built at the first question."""
+        return Programme(self.kb)
+
+    def prefer_programme(self, found: Found, outcome: Outcome) -> bool:
+        """Does a programme answer (from the structured facts) replace the matcher's outcome? Yes when the
+        matcher is unsure, or sure only of a generated entry (an imported session, room or speaker). When
+        it is sure of an entry the organisers wrote example questions for, their entry wins if it speaks
+        of what the question names ("해커톤 언제" → the hackathon FAQ), not if it was found for the
+        question's other words ("when does <a title> start" → not the event's dates)."""
+        best = outcome.best
+        if outcome.kind != "answer" or best is None:
+            return True
+        entry = self.kb.entry(best.entry_id)
+        if entry is None:
+            return True
+        own = getattr(entry.ref, "questions", None)
+        if entry.kind != "faq" and not (own is not None and own.all()):
+            return True
+        said = " ".join([*entry.questions.all(), *(entry.title.get(x) for x in self.kb.event.languages),
+                         *entry.keywords, *entry.facts()])
+        return not set(found.named) & set(programme_words(said))
+
+    def programme_answer(self, text: str, lang: str, found: Found, now: datetime,
+                         saved: frozenset[str] = frozenset()) -> Answer:
+        """The answer to a programme question: the session's card (when / where / who), the speaker's
+        sessions, or what runs now / comes next in a room or track (from the clock)."""
+        score = round(found.score * 100, 1)
+        if found.intent in ("when", "where", "who"):
+            entry_id = f"session:{found.sessions[0].id}"
+            return Answer(text, lang, "answer", self.entry_reply(entry_id, lang, saved), entry_id, score, [entry_id])
+        reply = programme_reply(self.kb, found, now, lang, saved)
+        if found.intent == "talks_by":
+            return Answer(text, lang, "answer", reply, reply.entry_id, score, [reply.entry_id or ""])
+        return Answer(text, lang, "time", reply, None, score)
 
     def reply_to(self, text: str, lang: str, outcome: Outcome, now: datetime,
                  saved: frozenset[str] = frozenset()) -> Answer:
@@ -218,7 +264,7 @@ class Brain:
         ids = [c.entry_id for c in outcome.candidates]
         best = outcome.best
         if outcome.kind == "answer" and best:
-            return Answer(text, lang, "answer", self.entry_reply(best.entry_id, lang, saved), best.entry_id,
+            return Answer(text, lang, "answer", self.entry_reply(best.entry_id, lang, saved, now), best.entry_id,
                           best.score, ids)
         if outcome.kind == "ambiguous":
             return Answer(text, lang, "ambiguous", self.did_you_mean(outcome.candidates, lang), None,
@@ -232,14 +278,16 @@ class Brain:
                                       contact=pages.contact_line(self.kb, lang)))
         else:
             doc = Doc().add(pages.msg("not_found", lang, contact=pages.contact_line(self.kb, lang)))
-        return Answer(text, lang, "none", Reply(doc, pages.menu_buttons(lang)), None,
+        return Answer(text, lang, "none", Reply(doc, pages.menu_buttons(lang, self.kb)), None,
                       best.score if best else None, ids)
 
-    def entry_reply(self, entry_id: str, lang: str, saved: frozenset[str] = frozenset()) -> Reply:
+    def entry_reply(self, entry_id: str, lang: str, saved: frozenset[str] = frozenset(),
+                    now: datetime | None = None) -> Reply:
+        """The answer of one entry as it reads at `now` (default: the real time; see render_entry)."""
         entry = self.kb.entry(entry_id)
         if entry is None:
             return pages.home(self.kb, lang)
-        doc = render_entry(self.kb, entry, lang)
+        doc = render_entry(self.kb, entry, lang, now)
         buttons: list[list[Button]] = []
         location = None
         if entry.kind == "venue" and entry.ref.latitude is not None and entry.ref.longitude is not None:

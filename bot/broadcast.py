@@ -398,6 +398,21 @@ AUDIENCES = {"all": "all", "전체": "all", "ko": "ko", "korean": "ko", "한국�
              "영어": "en"}
 
 
+def audiences(languages: tuple[str, ...]) -> tuple[str, ...]:
+    """The audiences staff can name in an event speaking `languages`: everyone, or one language's readers
+    (only with more than one language: in a single-language event its language is everyone)."""
+    return ("all", *languages) if len(languages) > 1 else ("all",)
+
+
+def event_audience(audience: str, languages: tuple[str, ...]) -> str | None:
+    """`audience` (from :func:`parse_broadcast`) for an event speaking `languages`: "all" for the single
+    language of a one-language event (every subscriber reads it, whatever their app's language), None for
+    a language the event does not speak."""
+    if audience == "all" or audience in audiences(languages):
+        return audience
+    return "all" if audience in languages else None
+
+
 def parse_broadcast(command: str) -> tuple[str, str, str]:
     """`/broadcast [audience]\\nKO: …\\nEN: …` → (audience, text_ko, text_en)."""
     body = re.sub(r"^/broadcast(@\w+)?", "", command or "", count=1).strip()

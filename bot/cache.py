@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = 1  # bump when the file layout changes
-MAGIC = b"wscw-index-cache\n"
+MAGIC = b"bot-index-cache\n"  # a file with other first bytes (an older layout too) is rebuilt
 KEEP = 4  # index files kept in the folder (the newest)
 _PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -98,7 +98,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
                                  ensure_ascii=False) + "\n")
         return 0
     if not args.question:
-        print("Give a question, e.g. python -m bot ask \"해커톤 대상 누구야?\", or use --jsonl", file=sys.stderr)
+        print("Give a question, e.g. python -m bot ask \"where is the venue?\", or use --jsonl", file=sys.stderr)
         return 2
     ans = brain.ask(" ".join(args.question), clock.now(), args.lang)
     print(reply_text(ans.reply))
@@ -367,7 +367,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("chat", help="try the bot in this terminal, with no token and no network")
     p.add_argument("--staff", action="store_true", help="make the terminal user a staff member")
-    p.add_argument("--now", help="ISO date-time to use as the clock, e.g. 2018-09-18T15:30")
+    p.add_argument("--now", help="ISO date-time to use as the clock, e.g. 2031-05-14T09:30")
     p.set_defaults(func=cmd_chat)
 
     p = command("broadcast", help="queue an announcement for the running bot; prints its id")

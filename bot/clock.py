@@ -1,6 +1,6 @@
 """The bot's clock: event-local time (Asia/Seoul by default), replaceable for demos and tests.
 
-`BOT_NOW=2018-09-19T09:50` (or `--now`) sets the clock to that moment at start-up; it then runs forward
+`BOT_NOW=2031-05-14T09:30` (or `--now`) sets the clock to that moment at start-up; it then runs forward
 in real time, so reminders and "what's next" behave as they would on that day.
 """
 
@@ -20,10 +20,10 @@ def parse_datetime(text: str, tz: tzinfo) -> datetime:
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise ValueError(f"{text!r} is not an ISO date-time such as 2018-09-19T09:50") from None
+        raise ValueError(f"{text!r} is not an ISO date-time such as 2031-05-14T09:30") from None
     if not FIRST_YEAR <= value.year <= LAST_YEAR:
         raise ValueError(f"{text!r} is out of range: give a date-time between {FIRST_YEAR} and {LAST_YEAR}, "
-                         "such as 2018-09-19T09:50")
+                         "such as 2031-05-14T09:30")
     if value.tzinfo is None:
         value = value.replace(tzinfo=tz)
     return value.astimezone(tz)

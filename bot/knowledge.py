@@ -165,6 +165,30 @@ def _dates(r: _Reader, sub: tuple, v: Any) -> tuple[date, ...]:
     return tuple(out)
 
 
+def _moment(r: _Reader, sub: tuple, v: Any) -> date | datetime | None:
+    """`from:` — a date (2018-09-20) or a date-time (2018-09-20T16:00) in the event's time zone."""
+    if isinstance(v, datetime):
+        return v.replace(tzinfo=None)
+    if isinstance(v, date):
+        return v
+    raw = str(v).strip()
+    try:
+        return date.fromisoformat(raw) if len(raw) <= 10 else datetime.fromisoformat(raw).replace(tzinfo=None)
+    except ValueError:
+        r.problem(sub, f"{v!r} is not a date or date-time: write 2018-09-20 or 2018-09-20T16:00 (event time)")
+        return None
+
+
+def available_from(value: date | datetime | None, tz: ZoneInfo) -> datetime | None:
+    """The moment a dated entry (`from:`) becomes true: a date-time in the event's time zone as written, a
+    date alone at the END of that day (the time of an announcement is not known: never before it)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=tz)
+    return datetime.combine(value + timedelta(days=1), time(0), tz)
+
+
 def _time(r: _Reader, sub: tuple, v: Any) -> time | None:
     m = TIME_RE.match(str(v).strip())
     if not m:
@@ -183,6 +207,13 @@ def _number(lo: float, hi: float) -> Callable:
             return None
         return float(v)
     return check
+
+
+def _flag(r: _Reader, sub: tuple, v: Any) -> bool:
+    if not isinstance(v, bool):
+        r.problem(sub, f"must be true or false, got {_kind(v)}")
+        return False
+    return v
 
 
 def _whole(r: _Reader, sub: tuple, v: Any) -> int | None:
@@ -230,16 +261,25 @@ def _winners(r: _Reader, sub: tuple, v: Any) -> tuple[Winner, ...]:
     return tuple(out)
 
 
-def checked(check: Callable, default: Any = MISSING) -> Any:
-    """A field of the model read from the files with `check`; a field without a default is required."""
-    return field(metadata={"check": check}) if default is MISSING else field(default=default, metadata={"check": check})
+def checked(check: Callable, default: Any = MISSING, key: str | None = None) -> Any:
+    """A field of the model read from the files with `check`; a field without a default is required.
+    `key`: the field's name in the files when it differs (`from:` is `from_` in Python)."""
+    meta = {"check": check, "key": key or ""}
+    return field(metadata=meta) if default is MISSING else field(default=default, metadata=meta)
+
+
+def _attrs(model: type, values: dict[str, Any]) -> dict[str, Any]:
+    """Checked values (by their names in the files) as the model's keyword arguments."""
+    names = {f.metadata.get("key") or f.name: f.name for f in fields(model)}
+    return {names.get(k, k): v for k, v in values.items()}
 
 
 @functools.cache
 def _schema(model: type, order: tuple[str, ...] | None = None) -> dict[str, tuple[Callable, bool]]:
     """What the files may say about `model`: field -> (check, required), from the model's declarations
     (`order`: the order organisers see in 'allowed: ...', when it differs from the declaration order)."""
-    spec = {f.name: (f.metadata["check"], f.default is MISSING and f.default_factory is MISSING)
+    spec = {f.metadata.get("key") or f.name: (f.metadata["check"],
+                                              f.default is MISSING and f.default_factory is MISSING)
             for f in fields(model)}
     if order is None:
         return spec
@@ -382,6 +422,7 @@ class Award:
     winners: tuple[Winner, ...] = checked(_winners, ())
     aliases: tuple[str, ...] = checked(_str_list, ())
     questions: Questions = checked(_questions, Questions())
+    from_: date | datetime | None = checked(_moment, None, key="from")  # the result is true from then on
 
 
 @dataclass(frozen=True)
@@ -392,6 +433,9 @@ class Faq:
     topic: str | None = checked(_choice(TOPICS), None)
     keywords: tuple[str, ...] = checked(_str_list, ())
     title: Text | None = checked(_text, None)  # a label for buttons and inline results (default: the first question)
+    from_: date | datetime | None = checked(_moment, None, key="from")  # the answer is true from then on
+    # the answer opens with where the clock stands: not started yet / on now / over (from the event's dates)
+    event_status: bool = checked(_flag, False)
 
 
 @dataclass(frozen=True)
@@ -409,6 +453,10 @@ class Entry:
     keywords: tuple[str, ...]
     ref: Any
     title: Text
+
+    def available_from(self, tz: ZoneInfo) -> datetime | None:
+        """When the entry's answer becomes true (`from:` of a FAQ entry or award); None: always."""
+        return available_from(getattr(self.ref, "from_", None), tz)
 
     def facts(self) -> tuple[str, ...]:
         """The texts of the item behind the entry (a FAQ answer, a session's description, a speaker's
@@ -509,7 +557,7 @@ class _Reader:
 MODELS = {"venues": Venue, "pavilions": Pavilion, "speakers": Speaker, "sessions": Session, "awards": Award,
           "faq": Faq}
 SCHEMAS: dict[str, dict[str, tuple[Callable, bool]]] = {
-    key: _schema(model, ("id", "title", "topic", "questions", "keywords", "answer") if model is Faq else None)
+    key: _schema(model, ("id", "title", "topic", "from", "event_status", "questions", "keywords", "answer") if model is Faq else None)
     for key, model in MODELS.items()}
 EVENT_SCHEMA = _schema(Event)
 TOP_KEYS = ("event",) + tuple(SCHEMAS) + ("synonyms",)
@@ -581,7 +629,7 @@ def load_knowledge(directory: str | Path) -> Knowledge:
                 if checked is None:
                     continue
                 required = [k for k, (_, req) in SCHEMAS[key].items() if req]
-                obj = MODELS[key](**checked) if all(checked.get(k) is not None for k in required) else None
+                obj = MODELS[key](**_attrs(MODELS[key], checked)) if all(checked.get(k) is not None for k in required) else None
                 items[key].append(_Placed(obj, reader, checked))
                 if obj is not None:
                     defined.append(obj.id if key == "faq" else f"{key.removesuffix('s')}:{obj.id}")

@@ -95,7 +95,7 @@ def help_page(kb: Knowledge, lang: str, bot_username: str,
               commands: Sequence[Sequence[tuple[str, str]]] = ()) -> Reply:
     """How to use the bot. `commands`: the lines of commands to list, each a sequence of (name, short
     description) pairs (the command registry, handlers/commands.py, gives them)."""
-    lines = [text("help.head", lang)]
+    lines = [text("help.head" if len(kb.event.languages) > 1 else "help.head_one", lang)]
     lines += ["• " + " · ".join(f"/{name} {description}" for name, description in group)
               for group in commands if group]
     examples = welcome_examples(kb, lang, 1)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from bot.knowledge import Award, Entry, Knowledge, Pavilion, Session, Speaker, Venue, day_label
 from bot.texts import text, won  # noqa: F401  (won: re-exported)
@@ -246,10 +246,38 @@ def render_day(kb: Knowledge, d: date, lang: str) -> Doc:
     return doc
 
 
-def render_entry(kb: Knowledge, entry: Entry, lang: str) -> Doc:
+def event_status(kb: Knowledge, now: datetime, lang: str) -> str:
+    """Where the clock stands for the event as a whole: not started yet, on now, or over."""
+    ev = kb.event
+    today = now.astimezone(ev.timezone).date()
+    phase = "before" if today < ev.start_date else "during" if today <= ev.end_date else "after"
+    return text(f"status.{phase}", lang, start=day_label(ev.start_date, lang), end=day_label(ev.end_date, lang))
+
+
+def announced_later(entry: Entry, when: datetime, lang: str) -> Doc:
+    """What a dated entry says before its moment `when`: its title and when it will be announced — nothing
+    of the result. A `from:` date alone (moment: the end of that day) is named as that day."""
+    if isinstance(entry.ref.from_, datetime):
+        label = f"{day_label(when.date(), lang)} {when:%H:%M}"
+    else:
+        label = day_label(when.date() - timedelta(days=1), lang)
+    return Doc().add(b(entry.title.get(lang))).add(t("announced_later", lang, when=label))
+
+
+def render_entry(kb: Knowledge, entry: Entry, lang: str, now: datetime | None = None) -> Doc:
+    """The answer of `entry` at `now` (default: the real time; a naive `now` is event time): a dated entry
+    (`from:`) says before that moment only when it will be announced."""
+    tz = kb.event.timezone
+    now = datetime.now(tz) if now is None else now if now.tzinfo else now.replace(tzinfo=tz)
+    when = entry.available_from(tz)
+    if when is not None and now < when:
+        return announced_later(entry, when, lang)
     ref = entry.ref
     if entry.kind == "faq":
-        return Doc(lines=[line(x) for x in ref.answer.get(lang).splitlines()])
+        doc = Doc(lines=[line(x) for x in ref.answer.get(lang).splitlines()])
+        if ref.event_status:
+            doc.lines.insert(0, line(b(event_status(kb, now, lang))))
+        return doc
     if entry.kind == "session":
         return render_session(kb, ref, lang)
     if entry.kind == "speaker":
@@ -265,8 +293,9 @@ def render_entry(kb: Knowledge, entry: Entry, lang: str) -> Doc:
     raise ValueError(f"unknown entry kind {entry.kind}")
 
 
-def export_records(kb: Knowledge) -> Iterable[dict]:
-    """One record per answerable entry, answers as plain text (for `python -m bot export`)."""
+def export_records(kb: Knowledge, now: datetime | None = None) -> Iterable[dict]:
+    """One record per answerable entry, answers as plain text as they read at `now` (default: the real
+    time; a dated entry before its `from:` says when it will be announced) for `python -m bot export`."""
     for e in kb.entries:
         yield {"id": e.id, "questions": list(e.questions.all()),
-               "answer": {lang: render_entry(kb, e, lang).plain() for lang in kb.event.languages}}
+               "answer": {lang: render_entry(kb, e, lang, now).plain() for lang in kb.event.languages}}

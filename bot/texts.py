@@ -59,9 +59,13 @@ STAFF = {
     "cmd.unanswered": "Unanswered questions / 못 답한 질문",
     "cmd.stats": "Statistics / 통계",
     "cmd.ratings": "Session ratings / 세션 평가",
-    "staff.broadcast_usage": ("Usage:\n/broadcast [all|ko|en]\nKO: 한국어 공지\nEN: English announcement\n\n"
+    "staff.broadcast_usage": ("Usage:\n/broadcast [{audiences}]\n{examples}\n\n"
                               "Text without KO:/EN: goes to everyone as written. Reply with /broadcast to a "
                               "message, photo or document to send that instead."),
+    "staff.broadcast_example_ko": "KO: 한국어 공지",
+    "staff.broadcast_example_en": "EN: English announcement",
+    "staff.broadcast_audience": ("📣 This event has no '{audience}' audience: its subscribers read {languages}.\n\n"
+                                 "Usage:\n/broadcast [{audiences}]"),
     # HTML; {audience}, {ko}, {en} escaped by the caller
     "staff.preview_copy": ("📣 Preview #{id} — the message you replied to will be copied to <b>{audience}</b> "
                            "subscribers. Nothing is sent before you confirm."),
@@ -141,6 +145,7 @@ KO = {
     "non_text": "사진·스티커는 읽을 수 없어요. 질문을 글자로 입력해 주세요. 🙂",
     "flood": "메시지가 너무 많아요. 잠시 후에 다시 물어봐 주세요.",
     "lang_set": "언어를 한국어로 설정했어요.",
+    "lang_only": "이 행사의 안내는 한국어로만 해 드려요. 🙂 궁금한 것을 물어보세요.",
     "choose_lang": "언어를 고르세요 / Choose a language:",
     "lang_button_ko": "한국어",
     "lang_button_en": "English",
@@ -154,6 +159,10 @@ KO = {
     "now_none": "지금 시작 시간이 알려진 진행 중인 세션은 없어요.",
     "next_title": "다음",
     "next_none": "오늘 남은 일정 중 시작 시간이 알려진 세션은 없어요.",
+    "prog.now": "지금 {place} ({now})",
+    "prog.now_none": "지금({now}) {place}에서 진행 중인 세션은 없어요.",
+    "prog.next": "{place} 다음 세션",
+    "prog.next_none": "{place}에 남은 세션이 없어요.",
     "today_all": "오늘 열리는 행사 (시간 미정·종일)",
     "times_note": "시작 시간이 발표된 세션은 전체 {total}개 중 {timed}개예요.",
     "none.sched": "아직 발표된 프로그램이 없어요.",
@@ -193,6 +202,7 @@ KO = {
     "cmd.help": "사용법",
     # /help: the head, one line per group of commands (/name + help.<name>), the inline tip
     "help.head": "이렇게 쓰세요:\n• 질문을 그냥 입력하세요 — 한국어/영어, 오타·초성(ㅎㅋㅌ)도 괜찮아요.",
+    "help.head_one": "이렇게 쓰세요:\n• 질문을 그냥 입력하세요 — 오타나 초성만 써도 괜찮아요.",  # a one-language event
     "help.inline": "• 다른 대화방에서 @{bot} {example} 처럼 검색할 수도 있어요.",
     "help.menu": "메뉴",
     "help.schedule": "일정",
@@ -216,6 +226,10 @@ KO = {
     "render.sessions_of": "참여 세션",
     "render.address": "주소",
     "render.all_day": "시간 미정 · 종일",
+    "render.announced_later": "아직 발표 전이에요. {when}에 발표될 예정이에요.",
+    "status.before": "아직 시작 전이에요. 행사는 {start}부터 {end}까지 열려요.",
+    "status.during": "지금 진행 중이에요. 행사는 {end}에 끝나요.",
+    "status.after": "행사는 끝났어요. {end}에 막을 내렸어요.",
     # personal agenda
     "agenda.saved": "내 일정에 추가했어요. 시작 {m}분 전에 알려 드릴게요.",
     "agenda.saved_no_time": "내 일정에 추가했어요. 시작 시간이 아직 발표되지 않아 알림은 보낼 수 없어요.",
@@ -280,6 +294,7 @@ EN = {
     "non_text": "I can't read photos or stickers — please type your question. 🙂",
     "flood": "That's a lot of messages — please wait a moment and ask again.",
     "lang_set": "Language set to English.",
+    "lang_only": "This event's bot speaks English only. 🙂 Ask me anything about the event.",
     "choose_lang": "Choose a language / 언어를 고르세요:",
     "lang_button_ko": "한국어",
     "lang_button_en": "English",
@@ -293,6 +308,10 @@ EN = {
     "now_none": "No session with a known time is running right now.",
     "next_title": "Next",
     "next_none": "No more sessions with a known start time today.",
+    "prog.now": "Now in {place} ({now})",
+    "prog.now_none": "Nothing is running in {place} right now ({now}).",
+    "prog.next": "Next in {place}",
+    "prog.next_none": "No more sessions in {place}.",
     "today_all": "On today (time not announced / all day)",
     "times_note": "Start times are announced for {timed} of the {total} sessions.",
     "none.sched": "No programme has been announced yet.",
@@ -332,6 +351,7 @@ EN = {
     "cmd.help": "How to use this bot",
     # /help
     "help.head": "How to use me:\n• Just type a question, in English or Korean — typos are fine.",
+    "help.head_one": "How to use me:\n• Just type a question — typos are fine.",  # a one-language event
     "help.inline": "• In any other chat, type @{bot} {example} to search inline.",
     "help.menu": "menu",
     "help.schedule": "programme",
@@ -355,6 +375,10 @@ EN = {
     "render.sessions_of": "Sessions",
     "render.address": "Address",
     "render.all_day": "Time not announced / all day",
+    "render.announced_later": "Not announced yet: it will be announced on {when}.",
+    "status.before": "Not yet — the event has not started: it runs from {start} to {end}.",
+    "status.during": "It is on now — the event closes on {end}.",
+    "status.after": "It is over — the event closed on {end}.",
     # personal agenda
     "agenda.saved": "Added to my agenda. I'll remind you {m} minutes before it starts.",
     "agenda.saved_no_time": "Added to my agenda. Its start time hasn't been announced, so I can't send a reminder.",

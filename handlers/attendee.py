@@ -38,8 +38,12 @@ async def page_command(update: Update, context: Context) -> None:
 
 
 async def lang_command(update: Update, context: Context) -> None:
-    """/lang ko|en sets the language; /lang alone offers both."""
+    """/lang ko|en sets the language; /lang alone offers the event's languages. An event with one language
+    says so (the command is not in its menus: handlers/commands.py)."""
     langs = core(context).brain.kb.event.languages
+    if len(langs) < 2:
+        await update.effective_message.reply_text(text("lang_only", ui_lang(update, context)))
+        return
     lang = parse_lang(context.args[0]) if context.args else None
     if lang in langs:
         await _set_lang(update, context, lang)
@@ -83,7 +87,8 @@ async def button(update: Update, context: Context) -> None:
         if brain.kb.entry(value) is None:  # e.g. removed by a reload since the button was sent
             await send_reply(context, update.effective_chat.id, pages.home(brain.kb, lang))
             return
-        await send_reply(context, update.effective_chat.id, brain.entry_reply(value, lang, saved(update, context)))
+        reply = brain.entry_reply(value, lang, saved(update, context), c.now())  # dated entries: the bot's clock
+        await send_reply(context, update.effective_chat.id, reply)
 
 
 def _question_text(update: Update, context: Context) -> str | None:

@@ -38,9 +38,13 @@ class Command:
     menu: bool = True  # in the command menu (set_my_commands)
     help_line: int | None = None  # the /help line listing it (commands with the same number share a line)
     needs: str | None = None  # the menu page (bot.pages.MENU) whose content it shows: listed only with content
+    choice: bool = False  # a choice between the event's languages: listed only when it has more than one
 
     def listed(self, kb: Knowledge | None) -> bool:
-        """In the menus and /help for this knowledge base (a page without content is left out)."""
+        """In the menus and /help for this knowledge base (a page without content, or a language choice in a
+        single-language event, is left out)."""
+        if self.choice and kb is not None and len(kb.event.languages) < 2:
+            return False
         return self.needs is None or self.needs in pages.menu_keys(kb)
 
     def description(self, lang: str) -> str:
@@ -78,7 +82,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", staff.subscribe_command),
     Command("unsubscribe", staff.subscribe_command),
     Command("feedback", agenda.feedback_command),
-    Command("lang", attendee.lang_command, help_line=2),
+    Command("lang", attendee.lang_command, help_line=2, choice=True),
     Command("help", help_command),
     Command("broadcast", staff.broadcast_command, staff_only=True),
     Command("broadcasts", staff.broadcasts_command, staff_only=True),

@@ -29,7 +29,7 @@ async def inline_query(update: Update, context: Context) -> None:
         entries = [e for e in brain.kb.entries if e.kind == "faq"][:MAX_RESULTS]
     results = []
     for entry in entries:
-        doc = render_entry(brain.kb, entry, lang)
+        doc = render_entry(brain.kb, entry, lang, c.now())  # a dated entry: nothing before its `from:`
         plain = doc.plain()
         results.append(InlineQueryResultArticle(
             id=entry.id[:64], title=entry.title.get(lang)[:100], description=plain[:120],

@@ -26,7 +26,9 @@ from bot.broadcast import (
     RetryLater,
     announcement_html,
     announcements_html,
+    audiences,
     broadcasts_html,
+    event_audience,
     parse_broadcast,
     preview_buttons,
     preview_html,
@@ -49,10 +51,18 @@ async def broadcast_command(update: Update, context: Context) -> None:
     message = update.effective_message
     c = core(context)
     lang = ui_lang(update, context)
-    audience, text_ko, text_en = parse_broadcast(message.text or "")
+    languages = c.brain.kb.event.languages
+    named, text_ko, text_en = parse_broadcast(message.text or "")
+    audience = event_audience(named, languages)
+    choices = "|".join(audiences(languages))
+    if audience is None:
+        await message.reply_text(text("staff.broadcast_audience", lang, audience=named, audiences=choices,
+                                      languages="/".join(languages)))
+        return
     replied = message.reply_to_message
-    if replied is None and not (text_ko or text_en):
-        await message.reply_text(text("staff.broadcast_usage", lang))
+    if replied is None and not any({"ko": text_ko, "en": text_en}.get(code) for code in languages):
+        examples = "\n".join(text(f"staff.broadcast_example_{code}", lang) for code in languages)
+        await message.reply_text(text("staff.broadcast_usage", lang, audiences=choices, examples=examples))
         return
     copy: dict[str, Any] = {"copy_chat_id": replied.chat_id, "copy_message_id": replied.message_id} if replied is not None else {}
     ann_id = c.store.create_announcement(text_ko, text_en, audience, update.effective_user.id,

@@ -23,8 +23,10 @@ TOKEN = "654321:E2E-TEST-TOKEN-abcdef"
 STAFF = 999
 
 
-def make_config(tmp_path: Path, emu: BotApiEmulator, **changes) -> Config:
-    cfg = load_config(ROOT / "config.yaml", env={})
+def make_config(tmp_path: Path, emu: BotApiEmulator, source: Path = ROOT / "config.yaml", **changes) -> Config:
+    """`source` (the project's config.yaml by default: the WSCW knowledge) pointed at `emu`, with its data in
+    `tmp_path` and STAFF as the one staff member."""
+    cfg = load_config(source, env={})
     return replace(cfg, token=TOKEN, base_url=emu.base_url, data_dir=tmp_path / "data", staff_ids=frozenset({STAFF}),
                    reload_seconds=0, **changes)
 

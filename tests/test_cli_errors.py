@@ -41,6 +41,7 @@ def one_line_error(out: subprocess.CompletedProcess, *expected: str) -> str:
     return lines[0]
 
 
+@pytest.mark.slow  # a `run` process (~1 s); test_wrong_token runs the same pre-flight check by default
 def test_unreachable_api(tmp_path: Path) -> None:
     out = cli("run", tmp_path=tmp_path, TELEGRAM_BASE_URL=f"http://127.0.0.1:{free_port()}/bot")
     one_line_error(out, "cannot reach the Telegram Bot API", "TELEGRAM_BASE_URL")
@@ -69,6 +70,7 @@ class _EchoBadGateway(http.server.BaseHTTPRequestHandler):
         pass
 
 
+@pytest.mark.slow  # a `run` process (~1 s); the mapping itself: test_python_telegram_bot_start_up_errors_become_one_line
 def test_502_page_echoing_the_token(tmp_path: Path) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EchoBadGateway)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -86,6 +88,7 @@ def test_webhook_must_be_https(tmp_path: Path) -> None:
     one_line_error(out, "https://")
 
 
+@pytest.mark.slow  # a `run` process (~1 s); test_read_only_data_folder checks a data-folder error by default
 def test_data_folder_that_cannot_be_created(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("x")
     out = cli("run", tmp_path=tmp_path, BOT_DATA_DIR=str(tmp_path / "a-file" / "data"),
@@ -126,14 +129,15 @@ def test_read_only_data_folder(tmp_path: Path) -> None:
 
 # `ask --now <bad>` loads the matcher (Kiwi, ~3 s) before it reads --now: slow
 @pytest.mark.parametrize("command", ["chat", pytest.param("ask", marks=pytest.mark.slow)])
-@pytest.mark.parametrize("value", ["tomorrow", "9999-12-31"])
+@pytest.mark.parametrize("value", ["tomorrow", pytest.param("9999-12-31", marks=pytest.mark.slow)])
 def test_bad_now_option(tmp_path: Path, command: str, value: str) -> None:
     out = cli(command, "--now", value, *(["where is the venue"] if command == "ask" else []), tmp_path=tmp_path)
     assert out.returncode == 2
-    one_line_error(out, "--now", value, "2018-09-19T09:50")
+    one_line_error(out, "--now", value, "2031-05-14T09:30")
 
 
-@pytest.mark.parametrize("command", ["run", "chat", "ask"])
+# `run` imports the whole Telegram stack first (~1 s): slow; chat and ask check BOT_NOW the same way by default
+@pytest.mark.parametrize("command", [pytest.param("run", marks=pytest.mark.slow), "chat", "ask"])
 def test_bot_now_out_of_range(tmp_path: Path, command: str) -> None:
     """The clock runs forward from BOT_NOW: from 9999-12-31 "tomorrow" overflows; refuse it up front."""
     out = cli(command, *(["where is the venue"] if command == "ask" else []), tmp_path=tmp_path,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,9 @@ from bot.starter import StarterError, parse_options, write_starter
 from harness import ROOT
 
 
-def bot(*args: str) -> subprocess.CompletedProcess:
+def bot(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=180)
+                          timeout=180, input=input)
 
 
 def test_init_english_event_validates_and_answers_the_dates(tmp_path) -> None:
@@ -29,11 +30,12 @@ def test_init_english_event_validates_and_answers_the_dates(tmp_path) -> None:
         "event.yaml", "faq.yaml", "programme.yaml", "speakers.yaml", "venues.yaml"]
     run = bot("--config", str(config), "validate")
     assert run.returncode == 0 and run.stdout.startswith("OK:"), run.stdout + run.stderr
-    run = bot("--config", str(config), "ask", "when is the event?")
+    # both questions in one process (`ask --jsonl`): the matcher is loaded once
+    run = bot("--config", str(config), "ask", "--jsonl", input="when is the event?\n행사 언제야?\n")
     assert run.returncode == 0, run.stderr
-    assert "6 May 2030 to 7 May 2030" in run.stdout
-    run = bot("--config", str(config), "ask", "행사 언제야?")  # not understood, but said in the event's language
-    assert run.returncode == 0 and "I don't know" in run.stdout
+    dates, korean = (json.loads(line)["reply"] for line in run.stdout.splitlines())
+    assert "6 May 2030 to 7 May 2030" in dates
+    assert "I don't know" in korean  # not understood, but said in the event's language
 
 
 def test_init_writes_only_what_the_flags_say(tmp_path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.knowledge import KnowledgeError, Text, load_knowledge
+from bot.texts import text as say_text
 from emulator import BotApiEmulator
 from harness import ROOT, TOKEN, BotRunner, Chat, buttons, frozen_clock, make_config
 
@@ -172,10 +173,12 @@ def test_start_in_a_korean_app_greets_in_english(bot, emu) -> None:
     assert not any("\uac00" <= ch <= "\ud7a3" for ch in reply.params["text"] + str(buttons(reply)))
 
 
-def test_lang_offers_only_declared_languages(bot, emu) -> None:
-    c = Chat(emu, user_id=5104, lang="en")
-    offer = c.say("/lang")
-    assert [b["callback_data"] for b in buttons(offer)] == ["lang:en"]
-    refused = c.say("/lang ko")  # not a language of this event: the choice is offered instead
-    assert [b["callback_data"] for b in buttons(refused)] == ["lang:en"]
+def test_lang_in_a_single_language_event_says_so_and_is_not_offered(bot, emu) -> None:
+    c = Chat(emu, user_id=5104, lang="ko")
+    for command in ("/lang", "/lang ko", "/lang en"):
+        reply = c.say(command)
+        assert reply.params["text"] == say_text("lang_only", "en") and not buttons(reply)
     assert bot.core.store.chosen_lang(5104) is None
+    assert "lang" not in {cmd["command"] for cmd in emu.bot_commands(language_code="en")}
+    assert "lang" not in {cmd["command"] for cmd in emu.bot_commands()}  # the default menu too
+    assert "/lang" not in c.say("/help").params["text"]

@@ -50,7 +50,7 @@ def test_confident_answers(brain: Brain, question: str, entry: str) -> None:
 def test_reply_language_follows_question_unless_chosen(brain: Brain) -> None:
     assert brain.ask("who won the hackathon?", NOW).lang == "en"
     assert brain.ask("해커톤 누가 이겼어", NOW).lang == "ko"
-    forced = brain.ask("who won the hackathon?", NOW, lang="ko")
+    forced = brain.ask("who won the hackathon?", at("2018-09-21T10:00"), lang="ko")  # after the awards
     assert forced.lang == "ko" and "대상" in forced.reply.doc.plain()
 
 
