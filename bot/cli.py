@@ -40,14 +40,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from bot.render import export_records
 
-    directory = Path(args.dir) if args.dir else _config(args).knowledge_dir
+    cfg = _config(args)
+    directory = Path(args.dir) if args.dir else cfg.knowledge_dir
     try:
         kb = load_knowledge(directory)
     except KnowledgeError as exc:
         print(exc, file=sys.stderr)
         return 1
     out = sys.stdout
-    for record in export_records(kb):
+    for record in export_records(kb, cfg.clock().now()):  # as attendees read it now (BOT_NOW honoured)
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return 0
 

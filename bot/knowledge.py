@@ -151,7 +151,7 @@ def _date(r: _Reader, sub: tuple, v: Any) -> date | None:
     try:
         return date.fromisoformat(str(v).strip())
     except ValueError:
-        r.problem(sub, f"{v!r} is not a date: write it as YYYY-MM-DD, e.g. 2018-09-18")
+        r.problem(sub, f"{v!r} is not a date: write it as YYYY-MM-DD, e.g. 2031-05-14")
         return None
 
 
@@ -166,7 +166,7 @@ def _dates(r: _Reader, sub: tuple, v: Any) -> tuple[date, ...]:
 
 
 def _moment(r: _Reader, sub: tuple, v: Any) -> date | datetime | None:
-    """`from:` — a date (2018-09-20) or a date-time (2018-09-20T16:00) in the event's time zone."""
+    """`from:` — a date (2031-05-15) or a date-time (2031-05-15T16:00) in the event's time zone."""
     if isinstance(v, datetime):
         return v.replace(tzinfo=None)
     if isinstance(v, date):
@@ -175,7 +175,7 @@ def _moment(r: _Reader, sub: tuple, v: Any) -> date | datetime | None:
     try:
         return date.fromisoformat(raw) if len(raw) <= 10 else datetime.fromisoformat(raw).replace(tzinfo=None)
     except ValueError:
-        r.problem(sub, f"{v!r} is not a date or date-time: write 2018-09-20 or 2018-09-20T16:00 (event time)")
+        r.problem(sub, f"{v!r} is not a date or date-time: write 2031-05-15 or 2031-05-15T16:00 (event time)")
         return None
 
 
@@ -660,10 +660,10 @@ def _declared_languages(docs: list[Document]) -> tuple[str, ...]:
 
 
 def _synonym_groups(doc: Document, value: Any, problems: list[Problem]) -> list[tuple[str, ...]]:
-    """`synonyms:` is a list of groups of words that mean the same, e.g. `- [해커톤, hackathon]`."""
+    """`synonyms:` is a list of groups of words that mean the same, e.g. `- [화장실, toilet]`."""
     if not isinstance(value, list):
         problems.append(Problem(doc.file, doc.line(("synonyms",)), "synonyms",
-                                f"must be a list of groups like '- [해커톤, hackathon]', got {_kind(value)}"))
+                                f"must be a list of groups like '- [화장실, toilet]', got {_kind(value)}"))
         return []
     groups = []
     for i, group in enumerate(value):
