@@ -288,7 +288,7 @@ def reply(kb: Knowledge, found: Found, now: datetime, lang: str, saved: frozense
     """The list answers: a speaker's page with their sessions, or what runs now / comes next in a room or
     track — each session with its ☆ button. (A single session is answered with its card, bot/answer.py.)"""
     if found.intent == "talks_by" and found.speaker is not None:
-        doc = render_speaker(kb, found.speaker, lang)
+        doc = render_speaker(kb, found.speaker, lang, now)
     else:
         local = now.astimezone(kb.event.timezone)
         stamp = f"{day_label(local.date(), lang)} {local:%H:%M}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from bot.knowledge import Award, Entry, Knowledge, Pavilion, Session, Speaker, Venue, day_label
 from bot.texts import text, won  # noqa: F401  (won: re-exported)
@@ -180,13 +180,24 @@ def render_session(kb: Knowledge, s: Session, lang: str) -> Doc:
     return doc
 
 
-def render_speaker(kb: Knowledge, sp: Speaker, lang: str) -> Doc:
+def first_appearance(kb: Knowledge, sp: Speaker) -> datetime | None:
+    """When the speaker's first session starts (its day's midnight when it has no time); None: in no session."""
+    tz = kb.event.timezone
+    moments = [s.starts_at(d, tz) or datetime.combine(d, time(0), tz)
+               for s in kb.sessions if sp.id in s.speakers for d in s.days]
+    return min(moments) if moments else None
+
+
+def render_speaker(kb: Knowledge, sp: Speaker, lang: str, now: datetime | None = None) -> Doc:
+    """A speaker's page. Their `quote` (something said at the event) appears only once their first session
+    has started, so that the page never quotes a speech that has not been given yet."""
     doc = Doc().add(b(sp.name.get(lang)), f" — {sp.title.get(lang)}" if sp.title else "")
     if sp.topic:
         doc.add(f"{t('topic', lang)}: {sp.topic.get(lang)}")
     if sp.bio:
         doc.blank().add(sp.bio.get(lang))
-    if sp.quote:
+    said = first_appearance(kb, sp)
+    if sp.quote and (said is None or (now or datetime.now(kb.event.timezone)) >= said):
         doc.blank().add(i(f"“{sp.quote.get(lang)}”"))
     sessions = [s for s in kb.sessions if sp.id in s.speakers]
     if sessions:
@@ -281,7 +292,7 @@ def render_entry(kb: Knowledge, entry: Entry, lang: str, now: datetime | None = 
     if entry.kind == "session":
         return render_session(kb, ref, lang)
     if entry.kind == "speaker":
-        return render_speaker(kb, ref, lang)
+        return render_speaker(kb, ref, lang, now)
     if entry.kind == "venue":
         return render_venue(ref, lang)
     if entry.kind == "pavilion":

@@ -3,12 +3,12 @@ announced before their moment, and "is it over?" comes from the event's dates an
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.render import export_records
+from bot.render import export_records, render_entry
 
 TZ = ZoneInfo("Asia/Seoul")
 BEFORE = datetime(2018, 8, 18, 12, 0, tzinfo=TZ)   # a month before
@@ -113,3 +113,18 @@ def test_nothing_reads_as_past_a_month_before(real_brain) -> None:
 def test_results_read_as_past_a_month_after(real_brain) -> None:
     answers = " ".join(t for r in export_records(real_brain.kb, AFTER) for t in r["answer"].values())
     assert "16,000" in answers and "775억" in answers and "10 teams won" in answers
+
+
+def test_a_speakers_quote_appears_only_once_their_first_session_started(real_brain) -> None:
+    """The keynote's quote (said at the opening ceremony, 18 Sept 16:00) is not on the speaker's page before."""
+    kb = real_brain.kb
+    speaker = next(s for s in kb.speakers if s.quote and any(s.id in x.speakers for x in kb.sessions))
+    entry = next(e for e in kb.entries if e.kind == "speaker" and e.ref is speaker)
+    quote = speaker.quote.get("en")[:40]
+    tz = kb.event.timezone
+    first = min(x.starts_at(d, tz) or datetime(d.year, d.month, d.day, tzinfo=tz)
+                for x in kb.sessions if speaker.id in x.speakers for d in x.days)
+    assert quote not in render_entry(kb, entry, "en", BEFORE).plain()
+    assert quote not in render_entry(kb, entry, "en", first - timedelta(minutes=1)).plain()
+    assert quote in render_entry(kb, entry, "en", first).plain()
+    assert quote in render_entry(kb, entry, "en", AFTER).plain()
