@@ -785,6 +785,24 @@ def _build_entries(kb: Knowledge) -> tuple[Entry, ...]:
         title = Text(f"{a.competition.ko} {cat_ko}{a.prize.ko}" if "ko" in langs else "",
                      f"{a.competition.en} {cat_en}{a.prize.en}" if "en" in langs else "")
         entries.append(_named("award", "results", a, title, (title.ko,), (title.en,), langs))
+    # the event's own facts answer without hand-written FAQ entries; an organiser's entry on the same
+    # subject (one with `event_status`, or of topic contact) takes their place
+    ev = kb.event
+    if not any(f.event_status for f in kb.faq):
+        entries.append(Entry(
+            id="event:when", kind="event", topic="schedule", keywords=(), ref=ev,
+            questions=Questions(ko=("행사 언제", "행사 기간", "언제 끝나", "끝났어", "시작했어", "몇 시에 열어")
+                                if "ko" in langs else (),
+                                en=("when is the event", "event dates", "is it over", "has it started",
+                                    "when does it end", "opening hours") if "en" in langs else ()),
+            title=Text("일정과 기간" if "ko" in langs else "", "Dates" if "en" in langs else "")))
+    if not any(f.topic == "contact" for f in kb.faq):
+        entries.append(Entry(
+            id="event:contact", kind="contact", topic="contact", keywords=(), ref=ev.contact,
+            questions=Questions(ko=("문의처", "연락처", "전화번호", "누구에게 문의해") if "ko" in langs else (),
+                                en=("contact", "who do I contact", "phone number", "contact the organisers")
+                                if "en" in langs else ()),
+            title=Text("문의처" if "ko" in langs else "", "Contact" if "en" in langs else "")))
     for d in kb.event.days:
         ident = f"day:{d.isoformat()}"
         ko = (f"{d.month}월 {d.day}일 일정", f"{d.month}/{d.day} 프로그램") if "ko" in langs else ()

@@ -289,6 +289,16 @@ def render_entry(kb: Knowledge, entry: Entry, lang: str, now: datetime | None = 
         if ref.event_status:
             doc.lines.insert(0, line(b(event_status(kb, now, lang))))
         return doc
+    if entry.kind == "event":  # generated from event.yaml: name, dates, where the clock stands, hours
+        ev = kb.event
+        doc = Doc().add(b(event_status(kb, now, lang))).add(
+            f"{ev.name.get(lang)}: {day_label(ev.start_date, lang)} – {day_label(ev.end_date, lang)}")
+        if ev.opening_hours:
+            doc.add(f"🕘 {ev.opening_hours.get(lang)}")
+        return doc
+    if entry.kind == "contact":  # generated from event.yaml's contact
+        return Doc().add(b(entry.title.get(lang))).add(ref.organisation.get(lang)).add(ref.name.get(lang)).add(
+            f"☎ {ref.phone}")
     if entry.kind == "session":
         return render_session(kb, ref, lang)
     if entry.kind == "speaker":

@@ -109,12 +109,14 @@ event:
 def faq_yaml(s: Starter) -> str:
     langs = s.languages
     same_day = s.start == s.end
+    # worded without tense: `event_status: true` opens the answer with where the clock stands
+    # (not started yet / on now / over), so it is true before, during and after the event
     answer = {
-        "en": (f"{s.title} takes place on {_long_date(s.start, 'en')}." if same_day else
-               f"{s.title} runs from {_long_date(s.start, 'en')} to {_long_date(s.end, 'en')}.")
+        "en": (f"{s.title}: {_long_date(s.start, 'en')}." if same_day else
+               f"{s.title}: {_long_date(s.start, 'en')} to {_long_date(s.end, 'en')}.")
               + f" Times are given in {s.timezone} time.",
-        "ko": (f"{s.title}은(는) {_long_date(s.start, 'ko')}에 열립니다." if same_day else
-               f"{s.title}은(는) {_long_date(s.start, 'ko')}부터 {_long_date(s.end, 'ko')}까지 열립니다.")
+        "ko": (f"{s.title}: {_long_date(s.start, 'ko')}." if same_day else
+               f"{s.title}: {_long_date(s.start, 'ko')}부터 {_long_date(s.end, 'ko')}까지.")
               + f" 시간은 모두 {s.timezone} 기준입니다.",
     }
     questions = {
@@ -139,6 +141,7 @@ def faq_yaml(s: Starter) -> str:
 faq:
   - id: event-dates
     topic: schedule
+    event_status: true  # the answer opens with the clock: not started yet / on now / over
     questions:
 {_lists(questions, langs, 6)}\
     answer:

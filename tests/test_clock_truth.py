@@ -128,3 +128,24 @@ def test_a_speakers_quote_appears_only_once_their_first_session_started(real_bra
     assert quote not in render_entry(kb, entry, "en", first - timedelta(minutes=1)).plain()
     assert quote in render_entry(kb, entry, "en", first).plain()
     assert quote in render_entry(kb, entry, "en", AFTER).plain()
+
+
+def test_event_facts_answer_without_faq_entries(tmp_path) -> None:
+    """An event whose FAQ says nothing about its dates or contact still answers both from event.yaml:
+    "is it over?" from the clock, "who do I contact?" with the contact; WSCW's own entries take their place."""
+    from bot.answer import Brain
+    from bot.config import Matching
+    _tiny_event(tmp_path, "2018-09-20")
+    brain = Brain.load(tmp_path, Matching(analyser="rules"))
+    during, after = datetime(2018, 9, 19, 12, 0, tzinfo=TZ), AFTER
+    over = brain.ask("is it over?", after, "en")
+    assert over.entry == "event:when" and "It is over — the event closed on Thu 20 Sept" in over.reply.doc.plain()
+    assert "It is on now" in brain.ask("is it over?", during, "en").reply.doc.plain()
+    assert "행사는 끝났어요" in brain.ask("끝났어?", after, "ko").reply.doc.plain()
+    contact = brain.ask("who do I contact?", during, "en")
+    assert contact.entry == "event:contact" and "☎ 1" in contact.reply.doc.plain()
+
+
+def test_organisers_entries_take_the_place_of_the_generated_ones(real_brain) -> None:
+    ids = {e.id for e in real_brain.kb.entries}
+    assert "event:when" not in ids and "event:contact" not in ids  # WSCW has its own (event_status, contact)
