@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, shared_brain  # noqa: E402  (needs the path above)
+from harness import ROOT, TOKEN, shared_brain  # noqa: E402  (needs the path above)
 
 
 @pytest.fixture(scope="session")
@@ -15,6 +15,15 @@ def real_brain():
     from bot.config import load_config
 
     return shared_brain(load_config(ROOT / "config.yaml", env={}))
+
+
+@pytest.fixture(scope="module")
+def emu():
+    """One Bot API emulator per test module (a module that needs another kind defines its own `emu`)."""
+    from emulator import BotApiEmulator
+
+    with BotApiEmulator(token=TOKEN) as e:
+        yield e
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -14,12 +14,6 @@ from harness import ROOT, TOKEN, BotRunner, Chat, buttons, frozen_clock, make_co
 
 
 @pytest.fixture(scope="module")
-def emu():
-    with BotApiEmulator(token=TOKEN) as e:
-        yield e
-
-
-@pytest.fixture(scope="module")
 def bot(emu, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("attendee")
     cfg = make_config(tmp, emu)

@@ -13,8 +13,7 @@ import pytest
 
 from bot.knowledge import KnowledgeError, Text, load_knowledge
 from bot.texts import text as say_text
-from emulator import BotApiEmulator
-from harness import ROOT, TOKEN, BotRunner, Chat, buttons, frozen_clock, make_config
+from harness import ROOT, BotRunner, Chat, buttons, frozen_clock, make_config
 
 EVENT = """\
 event:
@@ -134,12 +133,6 @@ def test_validate_command_accepts_english_only_and_names_declared_languages(tmp_
 
 
 # ---------------------------------------------------------------- the real bot
-
-
-@pytest.fixture(scope="module")
-def emu():
-    with BotApiEmulator(token=TOKEN) as e:
-        yield e
 
 
 @pytest.fixture(scope="module")

@@ -19,12 +19,6 @@ _uid = iter(range(30_000, 40_000))
 
 
 @pytest.fixture(scope="module")
-def emu():
-    with BotApiEmulator(token=TOKEN) as e:
-        yield e
-
-
-@pytest.fixture(scope="module")
 def bot(emu, tmp_path_factory):
     cfg = make_config(tmp_path_factory.mktemp("pipeline"), emu)
     runner = BotRunner(cfg, frozen_clock(cfg, "2018-09-18T15:30")).start()
