@@ -27,6 +27,7 @@ from bot.programme import reply as programme_reply
 from bot.programme import words as programme_words
 from bot.render import Button, Doc, Reply, render_entry
 from bot.search import CANDIDATES, LIGHT, OTHER_EDITION, Index, Outcome, Query, Ranked, decide
+from bot.smalltalk import small_talk
 from bot.texts import pick_lang
 
 MAX_QUESTION = 1000  # characters; longer messages are refused politely
@@ -48,7 +49,7 @@ class MemorySink:
 class Answer:
     question: str
     lang: str
-    outcome: str  # answer | ambiguous | none | time | empty | too_long
+    outcome: str  # answer | ambiguous | none | time | smalltalk | empty | too_long
     reply: Reply
     entry: str | None = None
     score: float | None = None
@@ -206,6 +207,9 @@ class Brain:
         lang = self.language(query, lang)
         if not query.cleaned:
             return Answer(text, lang, "empty", Reply(Doc().add(pages.msg("empty", lang)), pages.menu_buttons(lang, self.kb)))
+        chat = small_talk(text)
+        if chat is not None:  # hi / thanks / bye / who are you / help: a friendly reply, not a search
+            return Answer(text, lang, "smalltalk", self.small_talk_reply(chat, lang))
         generic = generic_rest(query)
         intent = time_intent(query, generic)
         if intent:
@@ -220,6 +224,13 @@ class Brain:
         if found is not None and self.prefer_programme(found, outcome):
             return self.programme_answer(text, lang, found, now, saved)
         return self.reply_to(text, lang, outcome, now, saved)
+
+    def small_talk_reply(self, kind: str, lang: str) -> Reply:
+        """Greetings and help: the welcome (what to ask, and the menu); thanks, bye, who: one line + menu."""
+        if kind in ("greeting", "help"):
+            return pages.welcome(self.kb, lang)
+        return Reply(Doc().add(pages.msg(f"smalltalk.{kind}", lang, name=self.kb.event.name.get(lang))),
+                     pages.menu_buttons(lang, self.kb))
 
     @functools.cached_property
     def programme(self) -> Programme:

@@ -132,6 +132,9 @@ KO = {
     "welcome": "안녕하세요! {name} 안내 봇입니다. 🏙\n궁금한 것을 편하게 물어보세요 (예: {examples}).\n아래 메뉴로 둘러볼 수도 있어요.",
     "welcome.plain": "안녕하세요! {name} 안내 봇입니다. 🏙\n궁금한 것을 편하게 물어보세요.\n아래 메뉴로 둘러볼 수도 있어요.",
     "welcome.quote": "「{q}」",
+    "smalltalk.thanks": "천만에요! 😊 더 궁금한 게 있으면 언제든 물어보세요.",
+    "smalltalk.bye": "안녕히 가세요! 👋 필요할 때 다시 불러 주세요.",
+    "smalltalk.who": "저는 {name} 안내 봇이에요. 🤖 일정, 장소, 연사, 결과, 문의처를 알려 드려요.",
     "welcome.quote_sep": ", ",
     "menu": "무엇을 볼까요?",
     "not_found": ("죄송해요, 그 질문에 대한 답은 아직 모르겠어요. 🙏\n질문을 남겨 두었으니 운영진이 확인할게요. "
@@ -282,6 +285,9 @@ EN = {
                 "or browse with the menu below."),
     "welcome.plain": "Hello! I'm the guide bot of {name}. 🏙\nAsk me anything in your own words,\nor browse with the menu below.",
     "welcome.quote": "“{q}”",
+    "smalltalk.thanks": "You're welcome! 😊 Ask me anything else any time.",
+    "smalltalk.bye": "Goodbye! 👋 Come back whenever you need me.",
+    "smalltalk.who": "I'm the guide bot of {name}. 🤖 I can tell you about the programme, the venue, speakers, results and whom to contact.",
     "welcome.quote_sep": ", ",
     "menu": "What would you like to see?",
     "not_found": ("Sorry, I don't know the answer to that yet. 🙏\nI've passed your question on to the organisers. "
