@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 from bot.answer import Brain
 from bot.clock import Clock
 from bot.config import Config, load_config
+from bot.store import Store
 from emulator import BotApiEmulator, Call
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -267,3 +269,42 @@ def button_data(call: Call, label_or_data: str) -> str:
 
 def frozen_clock(config: Config, when: str) -> Clock:
     return Clock(config.timezone, datetime.fromisoformat(when).replace(tzinfo=config.timezone), frozen=True)
+
+
+class Env:
+    """Bots started one after another on one emulator, one data folder and a copy of the knowledge
+    (restart tests: agenda, reminders). `start(when)` sets the clock (event-local ISO time), running
+    forward unless `frozen`; the clock is made right before the bot starts."""
+
+    def __init__(self, emu: BotApiEmulator, cfg: Config) -> None:
+        self.emu, self.cfg = emu, cfg
+        self.runners: list[BotRunner] = []
+
+    def start(self, when: str | None = None, *, frozen: bool = False, **changes) -> BotRunner:
+        cfg = replace(self.cfg, **changes)
+        clock = Clock(cfg.timezone, datetime.fromisoformat(when).replace(tzinfo=cfg.timezone), frozen=frozen) \
+            if when else None
+        runner = BotRunner(cfg, clock).start()
+        self.runners.append(runner)
+        return runner
+
+    def stop(self, runner: BotRunner) -> None:
+        runner.stop()
+        self.runners.remove(runner)
+
+    def store(self) -> Store:
+        return Store.in_dir(self.cfg.data_dir)
+
+
+def bot_env(tmp_path: Path):
+    """For an `env` fixture: `yield from bot_env(tmp_path)` — a fresh emulator (staff chat known), a copy
+    of the knowledge folder; every bot still running and the emulator stopped afterwards."""
+    emu = BotApiEmulator(token=TOKEN).start()
+    kb = tmp_path / "kb"
+    shutil.copytree(ROOT / "knowledge", kb)
+    emu.add_chat(STAFF)
+    e = Env(emu, replace(make_config(tmp_path, emu), knowledge_dir=kb))
+    yield e
+    for r in list(e.runners):
+        r.stop()
+    emu.stop()

@@ -10,57 +10,25 @@ bot is idle (`BotRunner.idle`) — no test waits for real seconds to pass.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
 from icalendar import Calendar
 
-from bot.clock import Clock
 from bot.store import Store
 from emulator import BotApiEmulator, Call
-from harness import ROOT, STAFF, TOKEN, BotRunner, Chat, buttons, make_config
+from harness import ROOT, STAFF, Chat, bot_env, buttons
 
 OPENING = "opening-ceremony"
 OPENING_TITLE = "Opening ceremony and welcome dinner"
 
 
-class Env:
-    def __init__(self, emu: BotApiEmulator, cfg) -> None:
-        self.emu, self.cfg = emu, cfg
-        self.runners: list[BotRunner] = []
-
-    def start(self, when: str | None = None, *, frozen: bool = False, **changes) -> BotRunner:
-        """Start the bot; `when` (event-local ISO time) sets the clock, running forward unless frozen.
-        The clock is created right before the bot starts, so the start-up time counts as elapsed time."""
-        cfg = replace(self.cfg, **changes)
-        clock = Clock(cfg.timezone, datetime.fromisoformat(when).replace(tzinfo=cfg.timezone), frozen=frozen) \
-            if when else None
-        runner = BotRunner(cfg, clock)
-        runner.start()
-        self.runners.append(runner)
-        return runner
-
-    def stop(self, runner: BotRunner) -> None:
-        runner.stop()
-        self.runners.remove(runner)
-
-
 @pytest.fixture
 def env(tmp_path):
-    emu = BotApiEmulator(token=TOKEN).start()
-    kb = tmp_path / "kb"
-    shutil.copytree(ROOT / "knowledge", kb)
-    emu.add_chat(STAFF)
-    e = Env(emu, replace(make_config(tmp_path, emu), knowledge_dir=kb))
-    yield e
-    for r in list(e.runners):
-        r.stop()
-    emu.stop()
+    yield from bot_env(tmp_path)
 
 
 # ---------------------------------------------------------------- helpers

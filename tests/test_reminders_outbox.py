@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,11 +25,10 @@ import sqlite_utils
 
 from bot.agenda import Outgoing, Skip, first_start, notice_message, rating_refusal
 from bot.broadcast import Blocked, Broadcaster, Failed, NoticeSender, Pacer, RetryLater
-from bot.clock import Clock
 from bot.knowledge import load_knowledge
 from bot.store import Announcement, Store, _migrate_1
 from emulator import BotApiEmulator, Call
-from harness import ROOT, STAFF, TOKEN, BotRunner, Chat, buttons, make_config
+from harness import ROOT, STAFF, TOKEN, Chat, bot_env, buttons
 
 SEOUL = ZoneInfo("Asia/Seoul")
 OPENING = "opening-ceremony"  # knowledge/programme.yaml: 2018-09-18, start "16:00"
@@ -242,37 +239,9 @@ def test_schema_1_database_keeps_what_it_sent(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- end to end (real PTB app + emulator)
 
 
-class Env:
-    def __init__(self, emu: BotApiEmulator, cfg) -> None:
-        self.emu, self.cfg = emu, cfg
-        self.runners: list[BotRunner] = []
-
-    def start(self, when: str, *, frozen: bool = False, **changes) -> BotRunner:
-        cfg = replace(self.cfg, **changes)
-        clock = Clock(cfg.timezone, datetime.fromisoformat(when).replace(tzinfo=cfg.timezone), frozen=frozen)
-        runner = BotRunner(cfg, clock).start()
-        self.runners.append(runner)
-        return runner
-
-    def stop(self, runner: BotRunner) -> None:
-        runner.stop()
-        self.runners.remove(runner)
-
-    def store(self) -> Store:
-        return Store.in_dir(self.cfg.data_dir)
-
-
 @pytest.fixture
 def env(tmp_path):
-    emu = BotApiEmulator(token=TOKEN).start()
-    kb_dir = tmp_path / "kb"
-    shutil.copytree(ROOT / "knowledge", kb_dir)
-    emu.add_chat(STAFF)
-    e = Env(emu, replace(make_config(tmp_path, emu), knowledge_dir=kb_dir))
-    yield e
-    for r in list(e.runners):
-        r.stop()
-    emu.stop()
+    yield from bot_env(tmp_path)
 
 
 def reminders_per_chat(emu: BotApiEmulator, ids) -> Counter:
