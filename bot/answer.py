@@ -10,6 +10,7 @@ cache when nothing it depends on changed (bot/cache.py).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from dataclasses import dataclass, field
@@ -17,11 +18,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from bot import coverage, followup, pages
 from bot import normalize as N
-from bot import pages
 from bot.cache import IndexCache, cache_key, load_knowledge_once
 from bot.config import Config, Matching
-from bot.knowledge import Knowledge, day_label
+from bot.followup import Topic
+from bot.knowledge import Entry, Knowledge, day_label
 from bot.programme import Found, Programme
 from bot.programme import reply as programme_reply
 from bot.programme import words as programme_words
@@ -49,11 +51,20 @@ class MemorySink:
 class Answer:
     question: str
     lang: str
-    outcome: str  # answer | ambiguous | none | time | smalltalk | empty | too_long
+    outcome: str  # answer | list | ambiguous | none | time | smalltalk | empty | too_long
     reply: Reply
     entry: str | None = None
     score: float | None = None
     candidates: list[str] = field(default_factory=list)
+    follow_up: bool = False  # answered about the chat's previous topic (bot/followup.py)
+
+    def topic(self, previous: Topic | None, now: datetime) -> Topic | None:
+        """The chat's topic after this answer: the entry a question of its own was answered with; a
+        follow-up keeps the subject ("해커톤 알려줘" → "수상자는?" → "그럼 장소는?" are all about the
+        hackathon) and refreshes it; anything else leaves the topic as it was."""
+        if self.follow_up and previous is not None:
+            return Topic(previous.entry_id, now)
+        return Topic(self.entry, now) if self.entry and self.outcome == "answer" else previous
 
 
 # Time and date questions: a time word (지금, tomorrow…) or a day of the event (19일, Wednesday, the
@@ -152,6 +163,33 @@ def time_intent(question: Query | str, generic: bool | None = None) -> str | Non
     return None
 
 
+# List questions ("speaker list", "연사 누구누구야", "who are the speakers", "전시관 목록"): a category word
+# and a list word (or an English plural with who/which), nothing else specific → that menu page.
+_LIST_WORDS = _normalised_set("목록 리스트 명단 누구누구 어디어디 뭐뭐 전체 전부 모두 다 list lists all every lineup line-up full")
+_LIST_CATEGORIES = {
+    "speakers": _normalised_set("연사 연사들 발표자 발표자들 스피커 강연자 연사진 speaker speakers presenter presenters"),
+    "venue": _normalised_set("전시관 파빌리온 관 pavilion pavilions"),
+    "sched": _normalised_set("세션 세션들 session sessions talks"),
+}
+_LIST_PLURALS = {"speakers": "speakers", "pavilions": "venue", "sessions": "sched", "talks": "sched"}
+_LIST_ASKING = _normalised_set("who which what 누구 누가")
+
+
+def list_page(question: Query | str, kb: Knowledge) -> str | None:
+    """The menu page (bot/pages.py) a list question asks for, if the event has it, else None."""
+    words = _query(question).rules
+    if not words or len(words) > 8:
+        return None
+    pages_named = {name for w in words for name, cat in _LIST_CATEGORIES.items() if w in cat}
+    listing = any(w in _LIST_WORDS for w in words) or any(
+        w in _LIST_ASKING for w in words) and any(w in _LIST_PLURALS for w in words)
+    known = _LIST_WORDS | _LIST_ASKING | _GENERIC | frozenset().union(*_LIST_CATEGORIES.values())
+    if len(pages_named) != 1 or not listing or not all(w in known for w in words):
+        return None
+    name = pages_named.pop()
+    return name if name in pages.menu_keys(kb) else None
+
+
 class Brain:
     def __init__(self, kb: Knowledge, matching: Matching, sink: UnansweredSink | None = None,
                  index: Index | None = None) -> None:
@@ -194,11 +232,16 @@ class Brain:
         query = question if isinstance(question, Query) else self.parse(question)
         if query.other_time:  # whatever it would match: the knowledge base describes one edition
             return OTHER_EDITION
-        return decide(self.index.rank(query, limit=CANDIDATES), self.matching)
+        ranked = self.index.rank(query, limit=CANDIDATES)
+        if ranked and (self.index.near_miss(query) or not self.index.says_anything(query)):
+            return Outcome("none", tuple(ranked), reason="near_miss")  # only like the knowledge: honest, not a guess
+        return decide(ranked, self.matching)
 
-    def ask(self, text: str, now: datetime, lang: str | None = None, saved: frozenset[str] = frozenset()) -> Answer:
+    def ask(self, text: str, now: datetime, lang: str | None = None, saved: frozenset[str] = frozenset(),
+            topic: Topic | None = None) -> Answer:
         """Answer `text`. `lang` is the user's chosen language (None: the question's); `saved` are the
-        session ids in the user's agenda (for the ☆/★ buttons)."""
+        session ids in the user's agenda (for the ☆/★ buttons); `topic` is what the chat was last
+        talking about (bot/followup.py), for follow-ups such as "그럼 언제야?"."""
         text = text or ""
         if len(text) > MAX_QUESTION:  # refused before anything reads it
             lang = self.kb.event.reply_lang(lang if lang in ("ko", "en") else N.detect_lang(text) or "en")
@@ -210,6 +253,18 @@ class Brain:
         chat = small_talk(text)
         if chat is not None:  # hi / thanks / bye / who are you / help: a friendly reply, not a search
             return Answer(text, lang, "smalltalk", self.small_talk_reply(chat, lang))
+        if topic is not None and topic.fresh(now):
+            answer = self.follow_up(text, query, lang, topic, now, saved)
+            if answer is not None:
+                return answer
+        return self.answer(text, query, lang, now, saved)
+
+    def answer(self, text: str, query: Query, lang: str, now: datetime, saved: frozenset[str] = frozenset(),
+               record: bool = True) -> Answer:
+        """A question on its own (no small talk, no follow-up): time and day questions from the clock,
+        list questions with the list, otherwise the matcher's outcome or a programme answer, and the
+        honest reply to practical questions no entry is written for (bot/coverage.py). `record`: report
+        an unanswered question to the sink."""
         generic = generic_rest(query)
         intent = time_intent(query, generic)
         if intent:
@@ -219,11 +274,69 @@ class Brain:
             entry_id = f"day:{day.isoformat()}"
             return Answer(text, lang, "answer", self.entry_reply(entry_id, lang, saved, now), entry_id, 100.0,
                           [entry_id])
+        listing = list_page(query, self.kb)
+        if listing is not None:
+            reply = pages.page(self.kb, listing, lang, now, saved)
+            if reply is not None:
+                return Answer(text, lang, "list", reply, f"page:{listing}", 100.0)
         outcome = self.match(query)
         found = self.programme.understand(text, now) if outcome.reason != "other_time" else None
-        if found is not None and self.prefer_programme(found, outcome):
+        programme = found is not None and self.prefer_programme(found, outcome)
+        if programme and found is not None:
+            best = self.kb.entry(f"session:{found.sessions[0].id}") if found.sessions else None
+            sure = False
+        else:
+            best = self.kb.entry(outcome.best.entry_id) if outcome.best and outcome.kind != "none" else None
+            sure = outcome.kind == "answer"
+        missing = coverage.uncovered(text, best, self.place_names, sure=sure)
+        if missing is not None:  # "Is there parking?" and no entry is written for parking
+            return self.reply_to(text, lang, Outcome("none", outcome.candidates, reason="not_covered"), now, saved,
+                                 record, topic=missing)
+        if programme and found is not None:
             return self.programme_answer(text, lang, found, now, saved)
-        return self.reply_to(text, lang, outcome, now, saved)
+        return self.reply_to(text, lang, outcome, now, saved, record)
+
+    def follow_up(self, text: str, query: Query, lang: str, topic: Topic, now: datetime,
+                  saved: frozenset[str] = frozenset()) -> Answer | None:
+        """A short question about the chat's topic ("그럼 장소는?", "who won?", "그 사람 누구야?"), answered
+        about it; None when the question is not a follow-up or the topic does not answer it."""
+        kind = followup.aspect(query.rules)
+        entry = self.kb.entry(topic.entry_id)
+        if kind is None or entry is None:
+            return None
+        if kind == "person":
+            speaker = followup.speaker_of(self.kb, entry)
+            if speaker is not None:
+                return Answer(text, lang, "answer", self.entry_reply(speaker, lang, saved, now), speaker, 100.0,
+                              [speaker], follow_up=True)
+            kind = "who"
+        if kind in ("when", "where") and entry.kind not in followup.SELF_ANSWERING:
+            session = self.session_of(entry)  # "해커톤 알려줘" → "그럼 장소는?": the hackathon's session card
+            if session is not None:
+                return Answer(text, lang, "answer", self.entry_reply(session, lang, saved, now), session, 100.0,
+                              [session], follow_up=True)
+        rewritten = followup.about(text, entry, lang)
+        inner = self.answer(rewritten, self.parse(rewritten), lang, now, saved, record=False)
+        if inner.outcome in ("answer", "time") and (inner.entry is None or self.kb.entry(inner.entry) is not None):
+            return dataclasses.replace(inner, question=text, follow_up=True)
+        if kind in followup.SELF_ANSWERING.get(entry.kind, ()):  # the card already says when, where, who
+            return Answer(text, lang, "answer", self.entry_reply(entry.id, lang, saved, now), entry.id, 100.0,
+                          [entry.id], follow_up=True)
+        return None
+
+    def session_of(self, entry: Entry) -> str | None:
+        """The session an entry (a FAQ entry, an award) is about — the one session related to it
+        (:meth:`bot.search.Index.related`), or of several the one its title ranks best: where a follow-up
+        asking when or where finds the time and the place."""
+        related = [e.id for e in self.kb.entries if e.kind == "session" and self.index.related(entry.id, e.id)]
+        if len(related) <= 1:
+            return related[0] if related else None
+        ranked = self.index.rank(self.parse(entry.title.ko or entry.title.en), limit=None)
+        return next((r.entry_id for r in ranked if r.entry_id in related), None)
+
+    @functools.cached_property
+    def place_names(self) -> tuple[str, ...]:
+        return coverage.place_names(self.kb)
 
     def small_talk_reply(self, kind: str, lang: str) -> Reply:
         """Greetings and help: the welcome (what to ask, and the menu); thanks, bye, who: one line + menu."""
@@ -270,8 +383,9 @@ class Brain:
         return Answer(text, lang, "time", reply, None, score)
 
     def reply_to(self, text: str, lang: str, outcome: Outcome, now: datetime,
-                 saved: frozenset[str] = frozenset()) -> Answer:
-        """The answer for a matcher outcome (an unanswered question is reported to the sink)."""
+                 saved: frozenset[str] = frozenset(), record: bool = True, topic: str | None = None) -> Answer:
+        """The answer for a matcher outcome (an unanswered question is reported to the sink when
+        `record`). `topic`: the practical topic the knowledge base has nothing on (bot/coverage.py)."""
         ids = [c.entry_id for c in outcome.candidates]
         best = outcome.best
         if outcome.kind == "answer" and best:
@@ -280,9 +394,12 @@ class Brain:
         if outcome.kind == "ambiguous":
             return Answer(text, lang, "ambiguous", self.did_you_mean(outcome.candidates, lang), None,
                           best.score if best else None, ids)
-        if self.sink is not None:
+        if self.sink is not None and record:
             self.sink.record_unanswered(text, lang, ids, now)
-        if outcome.reason == "other_time":
+        if topic is not None:
+            doc = Doc().add(pages.msg("not_covered", lang, topic=pages.msg(f"topic.{topic}", lang),
+                                      contact=pages.contact_line(self.kb, lang)))
+        elif outcome.reason == "other_time":
             ev = self.kb.event
             dates = f"{day_label(ev.start_date, lang)} – {day_label(ev.end_date, lang)}"
             doc = Doc().add(pages.msg("other_edition", lang, event=ev.name.get(lang), dates=dates,

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bot.clock import Clock, parse_datetime
 from bot.config import Config, ConfigError, load_config
+from bot.followup import Topic
 from bot.knowledge import KnowledgeError, load_knowledge
 from bot.ops import OperatorError, redact
 from bot.render import Reply
@@ -79,6 +80,20 @@ def reply_text(reply: Reply) -> str:
     return "\n".join(p for p in parts if p)
 
 
+def _jsonl_question(line: str) -> tuple[str, str | None]:
+    """One line of ``ask --jsonl``: a plain question, or ``{"question": "...", "chat": "any id"}`` (the
+    questions of one chat are a conversation: follow-ups are answered about its last topic)."""
+    if line.lstrip().startswith("{"):
+        try:
+            item = json.loads(line)
+        except ValueError:
+            return line, None
+        if isinstance(item, dict) and isinstance(item.get("question"), str):
+            chat = item.get("chat")
+            return item["question"], None if chat is None else str(chat)
+    return line, None
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.answer import Brain
 
@@ -91,9 +106,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     clock = _clock(args, cfg)
     if args.jsonl:
         out = sys.stdout
+        topics: dict[str, Topic | None] = {}  # per conversation: what its follow-ups are about
         for raw in sys.stdin:
-            question = raw.rstrip("\n")
-            ans = brain.ask(question, clock.now(), args.lang)
+            question, chat = _jsonl_question(raw.rstrip("\n"))
+            now = clock.now()
+            ans = brain.ask(question, now, args.lang, topic=topics.get(chat) if chat is not None else None)
+            if chat is not None:
+                topics[chat] = ans.topic(topics.get(chat), now)
             out.write(json.dumps({"question": question, "lang": ans.lang, "entry": ans.entry, "score": ans.score,
                                   "candidates": ans.candidates, "reply": reply_text(ans.reply)},
                                  ensure_ascii=False) + "\n")
@@ -228,6 +247,28 @@ def cmd_unanswered(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    """The /stats picture as a PNG file (the store of BOT_DATA_DIR, questions up to the clock: BOT_NOW)."""
+    from bot.ops import require_database
+    from bot.stats_chart import stats_png
+    from bot.store import Store
+
+    cfg = _config(args)
+    try:
+        kb = load_knowledge(cfg.knowledge_dir)
+    except KnowledgeError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    store = Store(require_database(cfg.data_dir))
+    try:
+        data = stats_png(store, kb, cfg.timezone, args.lang or kb.event.languages[0], cfg.clock().now())
+    finally:
+        store.close()
+    Path(args.out).write_bytes(data)
+    print(f"wrote {args.out} ({len(data)} bytes)", file=sys.stderr)
+    return 0
+
+
 def cmd_ics(args: argparse.Namespace) -> int:
     from bot.agenda import build_ics
 
@@ -332,7 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question", nargs="*", help="the question")
     p.add_argument("--lang", choices=("ko", "en"), help="reply language (default: the question's)")
     p.add_argument("--now", help="ISO date-time to use as the clock (default: $BOT_NOW or the real time)")
-    p.add_argument("--jsonl", action="store_true", help="read one question per line on stdin, write JSON lines")
+    p.add_argument("--jsonl", action="store_true", help=("read one question per line on stdin (a plain line, or {\"question\": ..., \"chat\": ...} "
+                        "to replay a conversation), write JSON lines"))
     p.set_defaults(func=cmd_ask)
 
     p = command("init", help="write a small, valid knowledge folder and config for a new event")
@@ -381,6 +423,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", default="24h", help="ISO date-time or a duration such as 24h or 7d (default 24h)")
     p.add_argument("--format", choices=("text", "csv"), default="text")
     p.set_defaults(func=cmd_unanswered)
+
+    p = command("stats", help="draw the /stats picture (questions per hour, outcomes, top topics) as a PNG file")
+    p.add_argument("--out", required=True, help="the PNG file to write, e.g. stats.png")
+    p.add_argument("--lang", choices=("ko", "en"), help="labels' language (default: the event's first language)")
+    p.set_defaults(func=cmd_stats)
 
     p = command("ics", help="write the whole programme as an iCalendar file (for the event website)")
     p.add_argument("--out", help="file to write (default: standard output)")

@@ -7,6 +7,7 @@
 | `TELEGRAM_BASE_URL` | `telegram.base_url` |
 | `BOT_STAFF_IDS` | `staff_ids` (comma-separated Telegram user ids) |
 | `BOT_DATA_DIR` | `data_dir` |
+| `BOT_STAFF_CHAT_ID` | `helpdesk.staff_chat_id` (the staff group or forum supergroup id, e.g. -1001234567890) |
 | `BOT_NOW` | replaces the clock's start (ISO date-time, event time zone if no offset) |
 
 Every setting, its default, its description and its check are declared once, in the pydantic models
@@ -53,7 +54,8 @@ from bot.yamlsource import Document, Problem, load_yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
-ENV_VARS = ("BOT_CONFIG", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "BOT_STAFF_IDS", "BOT_DATA_DIR", "BOT_NOW")
+ENV_VARS = ("BOT_CONFIG", "TELEGRAM_BOT_TOKEN", "TELEGRAM_BASE_URL", "BOT_STAFF_IDS", "BOT_DATA_DIR", "BOT_NOW",
+            "BOT_STAFF_CHAT_ID")
 
 
 class ConfigError(Exception):
@@ -92,6 +94,13 @@ def _user_id(value: Any) -> int:
     raise PydanticCustomError("user_id", "{value} is not a Telegram user id (a whole number)", {"value": repr(value)})
 
 
+def _chat_id(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise PydanticCustomError("chat_id", "{value} is not a Telegram chat id (a whole number, e.g. -1001234567890)",
+                              {"value": repr(value)})
+
+
 def _user_id_list(value: Any) -> Any:
     if not isinstance(value, (list, tuple, set, frozenset)):
         raise PydanticCustomError("user_ids", "must be a list of Telegram user ids, e.g. [12345, 67890]")
@@ -103,6 +112,7 @@ Whole = StrictInt  # an int, never a bool, a float or a text
 Text = Annotated[StrictStr, AfterValidator(_text)]  # a text that is not blank
 TimeZone = Annotated[Text, AfterValidator(_time_zone)]  # an IANA name: Asia/Seoul
 HttpUrl = Annotated[Text, AfterValidator(_http_url)]  # http:// or https://, stored without a trailing /
+ChatId = Annotated[int, PlainValidator(_chat_id)]  # a Telegram chat id: a whole number (groups are negative)
 UserIds = Annotated[frozenset[Annotated[int, PlainValidator(_user_id)]], BeforeValidator(_user_id_list)]
 
 GROUP = ConfigDict(extra="forbid")  # unknown settings are errors (and every class is frozen: values never change)
@@ -178,6 +188,17 @@ class Reminders:
     default_minutes: Whole = Field(default=15, ge=1, description="minutes before a saved session starts")
 
 
+@pydantic_dataclasses.dataclass(frozen=True, config=GROUP)
+class Helpdesk:
+    """`helpdesk:` — questions the bot cannot answer, relayed to the organisers (bot/helpdesk.py)."""
+
+    staff_chat_id: ChatId | None = Field(default=None, description=(
+        "the staff group (or forum supergroup: one topic per attendee) that receives attendees' questions; "
+        "null: no \"Ask the organisers\" button"))
+    questions_per_minute: Whole = Field(default=10, ge=1, description=(
+        "questions relayed one by one per minute; beyond that they are batched into one digest message"))
+
+
 class Settings(BaseModel):
     """The whole `config.yaml`, in the file's order. Relative paths are relative to the file's folder."""
 
@@ -195,6 +216,7 @@ class Settings(BaseModel):
     reload: Reload = Field(default_factory=Reload)
     flood: Flood = Field(default_factory=Flood)
     reminders: Reminders = Field(default_factory=Reminders)
+    helpdesk: Helpdesk = Field(default_factory=Helpdesk)
 
 
 # ---------------------------------------------------------------- what the bot reads
@@ -220,6 +242,8 @@ class Config:
     reminder_minutes: int
     webhook_listen: str
     webhook_port: int
+    staff_chat_id: int | None = None  # helpdesk.staff_chat_id
+    helpdesk_per_minute: int = 10  # helpdesk.questions_per_minute
 
     def clock(self) -> Clock:
         return Clock(self.timezone, self.now)
@@ -278,6 +302,12 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         override(("staff_ids",), "BOT_STAFF_IDS", staff)
     if env.get("BOT_DATA_DIR"):
         override(("data_dir",), "BOT_DATA_DIR", env["BOT_DATA_DIR"])
+    if env.get("BOT_STAFF_CHAT_ID"):
+        try:
+            override(("helpdesk", "staff_chat_id"), "BOT_STAFF_CHAT_ID", int(env["BOT_STAFF_CHAT_ID"]))
+        except ValueError:
+            problems.append(Problem("BOT_STAFF_CHAT_ID", 0, "helpdesk.staff_chat_id",
+                                    f"{env['BOT_STAFF_CHAT_ID'].strip()!r} is not a Telegram chat id (a whole number)"))
 
     settings: Settings | None = None
     try:
@@ -324,6 +354,8 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
         reminder_minutes=s.reminders.default_minutes,
         webhook_listen=s.telegram.webhook_listen,
         webhook_port=s.telegram.webhook_port,
+        staff_chat_id=s.helpdesk.staff_chat_id,
+        helpdesk_per_minute=s.helpdesk.questions_per_minute,
     )
 
 

@@ -24,11 +24,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from bot.answer import Brain
 from bot.knowledge import Knowledge, KnowledgeDiff, KnowledgeError, diff_knowledge
-from bot.texts import text
+from bot.texts import counted, text
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def unchanged_text(kb: Knowledge, lang: str = "en") -> str:
 
 def problems_text(exc: KnowledgeError, lang: str = "en") -> str:
     more = len(exc.problems) - 30
-    return (text("reload.problems", lang, n=len(exc.problems), problems="\n".join(str(p) for p in exc.problems[:30]))
+    return (counted("reload.problems", lang, len(exc.problems), problems="\n".join(str(p) for p in exc.problems[:30]))
             + (text("reload.more_problems", lang, n=more) if more > 0 else ""))
 
 
@@ -143,9 +144,9 @@ def hold_text(old: Knowledge, loss: Loss, lang: str = "en") -> str:
         if len(loss.removed) > SHOWN:
             lines.append(text("reload.held_more", lang, n=len(loss.removed) - SHOWN))
     for name in loss.emptied:
-        lines.append(text("reload.held_emptied", lang, name=name, n=len(old.sources[name])))
+        lines.append(counted("reload.held_emptied", lang, len(old.sources[name]), name=name))
     for name in loss.deleted:
-        lines.append(text("reload.held_deleted", lang, name=name, n=len(old.sources[name])))
+        lines.append(counted("reload.held_deleted", lang, len(old.sources[name]), name=name))
     lines.append(text("reload.held_wait", lang))
     return "\n".join(lines)
 
@@ -178,11 +179,21 @@ class Outcome:
     diff: KnowledgeDiff | None = None
     hold_id: int | None = None
     superseded: Held | None = None  # the version held before this attempt, now dropped
+    say: Callable[[str], str] | None = None  # `text` in a given language (each staff member reads their own)
+
+    def text_in(self, lang: str) -> str:
+        return self.say(lang) if self.say is not None else self.text
 
     @property
     def quiet(self) -> bool:
         """True when only the staff member who asked (if any) needs to hear about it."""
         return self.kind == "unchanged"
+
+
+def _outcome(kind: str, say: Callable[[str], str], old: Brain | None = None, new: Brain | None = None,
+             diff: KnowledgeDiff | None = None, hold_id: int | None = None) -> Outcome:
+    """An Outcome whose text can be said in each staff member's language (`text`: the English one)."""
+    return Outcome(kind, say("en"), old, new, diff, hold_id, say=say)
 
 
 @dataclass
@@ -221,7 +232,7 @@ class Reloader:
         `Outcome.superseded`, so its buttons can be retired)."""
         async with self._lock:
             if self._running is not None and not self._running.done():
-                return Outcome("busy", busy_text(time.monotonic() - self._started))
+                return _outcome("busy", partial(busy_text, time.monotonic() - self._started))
             superseded = self.supersede()
             outcome = await self._attempt()
             outcome.superseded = superseded
@@ -237,31 +248,32 @@ class Reloader:
             self._running = None  # (a finished future would keep the brain it made alive)
         except TimeoutError:
             log.error("knowledge load took more than %s s; still answering from the last good version", self.timeout)
-            return Outcome("failed", timeout_text(self.timeout))
+            return _outcome("failed", partial(timeout_text, self.timeout))
         except KnowledgeError as exc:
             self._running = None
             log.error("knowledge reload failed, still answering from the last good version:\n%s", exc)
-            return Outcome("failed", problems_text(exc))
+            return _outcome("failed", partial(problems_text, exc))
         except Exception as exc:  # a bug or an odd file must not stop the watcher or leave staff guessing
             self._running = None
             log.exception("knowledge reload failed, still answering from the last good version")
-            return Outcome("failed", error_text(exc))
+            return _outcome("failed", partial(error_text, exc))
         try:
             return self._decide(old, new)
         except Exception as exc:
             log.exception("comparing the reloaded knowledge failed; keeping the last good version")
-            return Outcome("failed", error_text(exc))
+            return _outcome("failed", partial(error_text, exc))
 
     def _decide(self, old: Brain, new: Brain) -> Outcome:
         diff = diff_knowledge(old.kb, new.kb)
         if unchanged(old.kb, new.kb, diff):
-            return Outcome("unchanged", unchanged_text(new.kb), old, None, diff)
+            return _outcome("unchanged", partial(unchanged_text, new.kb), old, None, diff)
         loss = assess(old.kb, new.kb, diff)
         if loss.hold:
             held = Held(next(self._ids), old, new, diff)
             self.held = held
-            return Outcome("held", hold_text(old.kb, loss), old, new, diff, held.hold_id)
-        return Outcome("applied", applied_text(new.kb, diff, old.kb.synonyms != new.kb.synonyms), old, new, diff)
+            return _outcome("held", partial(hold_text, old.kb, loss), old, new, diff, held.hold_id)
+        return _outcome("applied", partial(applied_text, new.kb, diff, old.kb.synonyms != new.kb.synonyms), old, new,
+                        diff)
 
     def take(self, hold_id: int) -> Held | None:
         """Staff answered the hold `hold_id`: hand it over (once), or None if it is gone (answered or

@@ -16,7 +16,7 @@ from rapidfuzz import fuzz, process
 from bot import normalize as N
 from bot.knowledge import Knowledge
 from bot.store import shown
-from bot.texts import text
+from bot.texts import counted, text
 
 
 @dataclass
@@ -81,9 +81,10 @@ def unanswered_text(rows: list[dict[str, Any]], lang: str = "en", limit: int = 2
     groups = group_questions(rows)
     if not groups:
         return text("staff.unanswered_none", lang)
-    lines = [text("staff.unanswered_head", lang, questions=len(rows), groups=len(groups))]
+    lines = [text("staff.unanswered_head", lang, questions=counted("staff.n_questions", lang, len(rows)),
+                  groups=counted("staff.n_groups", lang, len(groups)))]
     for g in groups[:limit]:
-        more = text("staff.unanswered_variants", lang, n=len(g.variants) - 1) if len(g.variants) > 1 else ""
+        more = counted("staff.unanswered_variants", lang, len(g.variants) - 1) if len(g.variants) > 1 else ""
         lines.append(text("staff.unanswered_line", lang, count=g.count, example=g.example) + more)
     return "\n".join(lines)
 

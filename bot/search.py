@@ -226,6 +226,29 @@ def _is_hangul(word: str) -> bool:
     return any("가" <= ch <= "힣" for ch in word)
 
 
+COMMON_ZIPF = 3.0  # Zipf frequency of a common word: about once per million words
+
+
+@functools.cache
+def common_words() -> frozenset[str]:
+    """Words common in Korean or English (wordfreq's lists, Zipf frequency ≥ 3: 사랑, 주차, feeling,
+    stay, cafe — not 헤커톤, venu, vistors). A common word the knowledge base does not use is another
+    word, not a typo of one: it is never matched by similarity (사랑 is not 사람, feeling not meeting).
+    Loaded once per process (~0.3 s), when the first index is built or read from the cache."""
+    from wordfreq import get_frequency_dict  # only here: the lists are read once
+
+    threshold = 10 ** (COMMON_ZIPF - 9)
+    return frozenset(w for lang in ("ko", "en") for w, f in get_frequency_dict(lang).items() if f >= threshold)
+
+
+SURE_MATCH = 0.95  # a word found exactly (1.0) or through a synonym (0.95), not by similarity
+
+
+def _short(word: str) -> bool:
+    """Short enough that one slip makes another word (사랑/사람, cafe/case)."""
+    return len(word) <= 2 if _is_hangul(word) else word.isalpha() and len(word) <= 4
+
+
 def knowledge_words(kb: Knowledge) -> list[str]:
     """The names of a knowledge base the analyser keeps whole and never reads as mistyped Korean: the
     event's names, keywords, entry titles and synonyms."""
@@ -250,6 +273,7 @@ class Index:
                         + [w for g in kb.synonyms for w in g])
             self.names = M.added_words()  # what Kiwi knew when this index was built (restored with a cached copy)
         self.light = light_words(self.kiwi)
+        self.common = common_words()  # not cached with the index: the same for every knowledge base
         self.entry_ids = [e.id for e in kb.entries]
         self._position = {e: i for i, e in enumerate(self.entry_ids)}
         owners: list[int] = []
@@ -341,7 +365,7 @@ class Index:
 
     def __getstate__(self) -> dict:
         """Everything but the knowledge base and the settings (given back by :meth:`attach`)."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("kb", "matching")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("kb", "matching", "common")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -351,6 +375,7 @@ class Index:
         names it knew when the index was built, before any analysis."""
         self.kb = kb
         self.matching = matching
+        self.common = common_words()
         N.learn_words(knowledge_words(kb))
         if self.kiwi:
             M.add_words(self.names)
@@ -430,8 +455,8 @@ class Index:
             v = self.vocab.get(w)
             if v is not None:
                 found[i].append((v, 1.0))
-            elif w in self.light:
-                continue  # a filler the knowledge base does not use: not a typo of some other word (분 ≠ 번)
+            elif w in self.light or w in self.common:
+                continue  # a filler or a common word the knowledge base does not use: not a typo (분 ≠ 번, 사랑 ≠ 사람)
             elif N.is_choseong_query(w) and all("ㄱ" <= ch <= "ㅎ" for ch in w):
                 for col in np.flatnonzero(self.word_cho == w):
                     found[i].append((int(col), 0.9))
@@ -471,6 +496,32 @@ class Index:
                     if v is not None and part not in self.light and all(v != x for x, _ in found[i]):
                         found[i].append((v, 0.95))
         return found
+
+    def says_anything(self, query: Query) -> bool:
+        """Does the question have a word to match on: a content word, or at least a question word (언제,
+        where)? "있어?", "뭐라는거야", "1+1" have neither."""
+        return any(w in QUESTION_WORDS or (w not in self.light and not w.isdigit()) for w in query.words)
+
+    def near_miss(self, query: Query) -> bool:
+        """Is the question only *like* the knowledge base? True when none of its content words is a word
+        the knowledge base uses (exactly, through a synonym or by 초성) and one of them is short (1–2
+        Hangul syllables, up to 4 letters) and unknown or one changed jamo or letter from a knowledge
+        word: 사랑 is one jamo from 사람, cafe one letter from case, 주차 only looks like 주최 as a whole
+        string — another word, not a typo. Long words keep their typo tolerance (헤커톤, 킨텍쓰,
+        hackaton), and so do short ones missing a letter (venu). Such questions get the honest "I don't
+        know"."""
+        content = [w for w in query.words if w not in self.light and not w.isdigit()]
+        if not content:
+            return False
+        slips = False
+        for word, found in zip(content, self._matches(content), strict=True):
+            if any(sim >= SURE_MATCH for _, sim in found) or (found and N.is_choseong_query(word)):
+                return False
+            # a short word unknown, or only a same-length slip away from a knowledge word (a letter
+            # missing or added — venu, wher — is a typo; one changed — cafe/case — is another word)
+            slips = slips or (_short(word) and (_is_hangul(word) or not found or all(
+                len(self.words[v]) == len(word) for v, _ in found)))
+        return slips
 
     def parse(self, text: str) -> Query:
         """``Query.parse(text, self)``."""

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 CHANGE_KINDS = ("moved", "dropped")  # notices about a programme change (the others: "remind", "feedback")
 
 
@@ -106,7 +106,43 @@ def _migrate_2(db: sqlite_utils.Database) -> None:
                "from reminders_sent")
 
 
-MIGRATIONS = {1: _migrate_1, 2: _migrate_2}
+def _migrate_3(db: sqlite_utils.Database) -> None:
+    """The matcher's outcome of each recorded question (`answer`, `ambiguous`: did-you-mean buttons, `none`: "I
+    don't know"), for /stats. Rows recorded before keep NULL when unanswered: they count as not answered."""
+    db.execute("alter table questions add column outcome text")
+    db.execute("update questions set outcome = 'answer' where answered = 1")
+
+
+def _migrate_4(db: sqlite_utils.Database) -> None:
+    """The helpdesk (bot/helpdesk.py): attendees' questions for the organisers (`helpdesk_tickets`), one forum
+    topic per attendee (`helpdesk_topics`), the staff-chat messages that stand for a ticket (`helpdesk_posts`:
+    a reply to one answers it), staff answers and their copies (`helpdesk_answers`), and the relay outbox
+    (`helpdesk_outbox`: a row is marked sent only after Telegram accepted it)."""
+    db.table("helpdesk_tickets").create({"id": int, "user_id": int, "chat_id": int, "name": str, "question": str,
+                                         "lang": str, "topic": str, "status": str, "created_at": str,
+                                         "asked_at": str, "answered_at": str}, pk="id", not_null={"status"},
+                                        if_not_exists=True)
+    db.table("helpdesk_tickets").create_index(["user_id", "status"], if_not_exists=True)
+    db.table("helpdesk_tickets").create_index(["status", "asked_at"], if_not_exists=True)
+    db.table("helpdesk_topics").create({"staff_chat_id": int, "user_id": int, "thread_id": int, "created_at": str},
+                                       pk=("staff_chat_id", "user_id"), if_not_exists=True)
+    db.table("helpdesk_topics").create_index(["staff_chat_id", "thread_id"], if_not_exists=True)
+    db.table("helpdesk_posts").create({"chat_id": int, "message_id": int, "ticket_id": int, "kind": str},
+                                      pk=("chat_id", "message_id"), if_not_exists=True)
+    db.table("helpdesk_answers").create({"id": int, "ticket_id": int, "staff_chat_id": int, "staff_message_id": int,
+                                         "thread_id": int, "staff_id": int, "staff_lang": str, "kind": str,
+                                         "media": str, "text": str, "created_at": str, "attendee_message_id": int,
+                                         "status": str, "faq_entry": str}, pk="id", not_null={"status"},
+                                        defaults={"status": "pending"}, if_not_exists=True)
+    db.table("helpdesk_answers").create_index(["staff_chat_id", "staff_message_id"], unique=True, if_not_exists=True)
+    db.table("helpdesk_outbox").create({"id": int, "kind": str, "ticket_id": int, "answer_id": int, "payload": str,
+                                        "status": str, "attempts": int, "error": str, "queued_at": str,
+                                        "sent_at": str}, pk="id", not_null={"kind", "status"},
+                                       defaults={"status": "pending", "attempts": 0}, if_not_exists=True)
+    db.table("helpdesk_outbox").create_index(["status", "id"], if_not_exists=True)
+
+
+MIGRATIONS = {1: _migrate_1, 2: _migrate_2, 3: _migrate_3, 4: _migrate_4}
 
 
 class Store:
@@ -238,14 +274,21 @@ class Store:
     # ------------------------------------------------------------ questions
 
     def record_question(self, text: str, lang: str, answered: bool, entry: str | None, candidates: list[str],
-                        when: datetime) -> None:
+                        when: datetime, outcome: str | None = None) -> None:
+        """`outcome`: the matcher's (answer | ambiguous | none); default from `answered` (answer | none)."""
         with self._tx():
             self.db.table("questions").insert({"asked_at": iso(when), "text": text[:1000], "lang": lang,
                                          "answered": int(answered), "entry": entry,
-                                         "candidates": json.dumps(candidates)})
+                                         "candidates": json.dumps(candidates),
+                                         "outcome": outcome or ("answer" if answered else "none")})
 
     def record_unanswered(self, text: str, lang: str, candidates: list[str], when: datetime) -> None:
         self.record_question(text, lang, False, None, candidates, when)
+
+    def questions(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        """The questions asked in [since, until): asked_at (UTC ISO), text, lang, answered, entry, outcome."""
+        return list(self.db.query("select asked_at, text, lang, answered, entry, outcome from questions "
+                                  "where asked_at >= ? and asked_at < ? order by asked_at", [iso(since), iso(until)]))
 
     def unanswered(self, since: datetime) -> list[dict[str, Any]]:
         return list(self.db.query("select asked_at, text, lang, candidates from questions "
@@ -355,10 +398,11 @@ class Store:
 
     def outbox_depth(self) -> int:
         """Messages still to be sent: pending deliveries of announcements that are queued or sending, and
-        pending personal notices (reminders, rating requests, programme-change notices)."""
+        pending personal notices (reminders, rating requests, programme-change notices) and helpdesk relays."""
         return next(self.db.query("select count(*) n from deliveries d join announcements a on a.id = d.announcement_id "
                                   "where d.status = 'pending' and a.status in ('queued', 'sending')"))["n"] \
-            + next(self.db.query("select count(*) n from notices where status = 'pending'"))["n"]
+            + next(self.db.query("select count(*) n from notices where status = 'pending'"))["n"] \
+            + next(self.db.query("select count(*) n from helpdesk_outbox where status = 'pending'"))["n"]
 
     def recent_announcements(self, limit: int = 10, statuses: tuple[str, ...] | None = None) -> list[Announcement]:
         rows = self.db.query("select id from announcements order by id desc limit ?", [limit * 3])

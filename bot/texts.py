@@ -5,7 +5,8 @@
 Keys are grouped by where they appear: no prefix for the attendee's general messages, then `menu.`,
 `cmd.` (command menus), `help.`, `render.` (answers), `agenda.`, `notice.` (reminders, feedback
 requests, programme changes), `sub.` and `announce.` (announcements), `progress.`, and `staff.`,
-`reload.` for staff screens. Staff screens are bilingual today, so `STAFF` is shared by both catalogues.
+`reload.`, `chart.` for staff screens (in the staff member's language: `STAFF_KO`, `STAFF_EN`). A key with a
+`_one` twin is counted: `counted` picks the singular for 1.
 Texts holding HTML say so in a comment; what goes into their placeholders must be escaped by the caller.
 """
 
@@ -50,19 +51,19 @@ def won(amount: int, lang: str) -> str:
     return f"KRW {amount:,}"
 
 
-# ---------------------------------------------------------------- staff screens (bilingual for now)
+# ---------------------------------------------------------------- staff screens, in the staff member's language
 
-STAFF = {
-    "cmd.broadcast": "Announce to subscribers / 공지 발송",
-    "cmd.broadcasts": "Recent broadcasts / 발송 현황",
-    "cmd.reload": "Reload the knowledge / 지식 다시 읽기",
-    "cmd.unanswered": "Unanswered questions / 못 답한 질문",
-    "cmd.stats": "Statistics / 통계",
-    "cmd.ratings": "Session ratings / 세션 평가",
+STAFF_EN = {
+    "cmd.broadcast": "Announce to subscribers",
+    "cmd.broadcasts": "Recent broadcasts",
+    "cmd.reload": "Reload the knowledge",
+    "cmd.unanswered": "Unanswered questions",
+    "cmd.stats": "Statistics",
+    "cmd.ratings": "Session ratings",
     "staff.broadcast_usage": ("Usage:\n/broadcast [{audiences}]\n{examples}\n\n"
                               "Text without KO:/EN: goes to everyone as written. Reply with /broadcast to a "
                               "message, photo or document to send that instead."),
-    "staff.broadcast_example_ko": "KO: 한국어 공지",
+    "staff.broadcast_example_ko": "KO: Korean announcement",
     "staff.broadcast_example_en": "EN: English announcement",
     "staff.broadcast_audience": ("📣 This event has no '{audience}' audience: its subscribers read {languages}.\n\n"
                                  "Usage:\n/broadcast [{audiences}]"),
@@ -71,12 +72,13 @@ STAFF = {
                            "subscribers. Nothing is sent before you confirm."),
     "staff.preview_text": ("📣 Preview #{id} — audience: <b>{audience}</b>. Nothing is sent before you confirm.\n\n"
                            "🇰🇷 {ko}\n\n🇬🇧 {en}"),
-    "staff.confirm_button": "✅ Confirm / 발송",
-    "staff.cancel_button": "✖️ Cancel / 취소",
-    "staff.stop_button": "⏹ Stop / 중단",
+    "staff.confirm_button": "✅ Confirm",
+    "staff.cancel_button": "✖️ Cancel",
+    "staff.stop_button": "⏹ Stop",
     "staff.cancel_id_button": "⏹ Cancel #{id}",
     "staff.already": "📣 #{id} is already {status}.",
     "staff.queued": "📣 #{id} queued for {n} subscribers…",
+    "staff.queued_one": "📣 #{id} queued for {n} subscriber…",
     "staff.cancelled": "✖️ #{id} cancelled. Sent before cancel: {sent}.",
     # HTML; {snippet} escaped by the caller
     "staff.broadcast_line": ("#{id} {status} · {audience} · sent {sent}/{total} · blocked {blocked} · "
@@ -84,9 +86,14 @@ STAFF = {
     "staff.copied_message": "(copied message)",
     "staff.no_broadcasts": "No announcements yet.",
     "staff.unanswered_none": "No unanswered questions in the last 24 hours. 🎉",
-    "staff.unanswered_head": "❓ Unanswered in the last 24 h: {questions} questions, {groups} groups",
+    "staff.unanswered_head": "❓ Unanswered in the last 24 h: {questions}, {groups}",
+    "staff.n_questions": "{n} questions",
+    "staff.n_questions_one": "{n} question",
+    "staff.n_groups": "{n} groups",
+    "staff.n_groups_one": "{n} group",
     "staff.unanswered_line": "{count}× {example}",
     "staff.unanswered_variants": "  (+{n} variants)",
+    "staff.unanswered_variants_one": "  (+{n} variant)",
     "staff.problem": "⚠️ {problem}",
     "staff.ratings_head": "⭐ Ratings",
     "staff.ratings_line": "{average:.2f} ({votes}) — {title}",
@@ -94,12 +101,30 @@ STAFF = {
     "staff.comments_head": "\n💬 Latest comments",
     "staff.comment_line": "{at} [{language}] {text}",
     "staff.comments_none": "none yet",
+    "staff.stats_failed": "(The chart could not be drawn; see the bot's log.)",
+    # /stats and `python -m bot stats --out` as a picture (bot/stats_chart.py)
+    "chart.title": "{event} — questions to the bot",
+    "chart.per_hour": "Questions per hour ({tz})",
+    "chart.outcomes": "Outcomes",
+    "chart.answered": "answered",
+    "chart.did_you_mean": "did you mean",
+    "chart.unknown": "not answered",
+    "chart.top_topics": "Top topics",
+    "chart.top_unanswered": "Top unanswered",
+    "chart.none": "no data yet",
+    "chart.total": "{n} questions in all",
+    "chart.total_one": "{n} question in all",
+    # an untranslated staff answer in a FAQ entry (bot/staff_faq.py), in the reader's language
+    "faq.untranslated_ko": "(The organisers answered in Korean; this answer is not translated yet.)",
+    "faq.untranslated_en": "(The organisers answered in English; this answer is not translated yet.)",
     # knowledge reloads (bot/reload.py)
     "reload.applied": "✅ Knowledge reloaded: {summary}.\nChanges: {changes}",
     "reload.synonyms_changed": "\nSynonyms changed.",
     "reload.unchanged": "✅ Knowledge reloaded: {summary}.\nNo changes: the bot answers as before.",
-    "reload.problems": ("⚠️ The knowledge files have {n} problem(s). The bot keeps answering from the last good "
+    "reload.problems": ("⚠️ The knowledge files have {n} problems. The bot keeps answering from the last good "
                         "version until they are fixed:\n{problems}"),
+    "reload.problems_one": ("⚠️ The knowledge files have {n} problem. The bot keeps answering from the last good "
+                            "version until it is fixed:\n{problems}"),
     "reload.more_problems": "\n… and {n} more (python -m bot validate lists them all)",
     "reload.error": ("⚠️ The knowledge reload failed: {error}. The bot keeps answering from the last good version. "
                      "Run `python -m bot validate` and see the bot's log for details."),
@@ -111,34 +136,195 @@ STAFF = {
                     "until you choose."),
     "reload.held_removed": "Entries removed: {n} of {total}:",
     "reload.held_more": "… and {n} more",
-    "reload.held_emptied": "File emptied: {name} (had {n} item(s))",
-    "reload.held_deleted": "File removed: {name} (had {n} item(s))",
+    "reload.held_emptied": "File emptied: {name} (had {n} items)",
+    "reload.held_emptied_one": "File emptied: {name} (had {n} item)",
+    "reload.held_deleted": "File removed: {name} (had {n} items)",
+    "reload.held_deleted_one": "File removed: {name} (had {n} item)",
     "reload.held_wait": "If a file is still being saved, wait: a newer version replaces this one.",
     "reload.kept": ("✋ Kept the current knowledge; the held version was dropped. The bot keeps answering from the "
                     "last good version until the files change again."),
     "reload.superseded": "↪️ This held version was replaced by a newer reload; see the latest message.",
-    "reload.apply_button": "✅ Apply anyway / 적용",
-    "reload.keep_button": "✋ Keep current / 유지",
+    "reload.apply_button": "✅ Apply anyway",
+    "reload.keep_button": "✋ Keep current",
     "reload.closed": "This choice is no longer open: it was answered already or replaced by a newer reload.",
     "reload.chosen_by": "{text}\n(chosen by {who})",
     "reload.applied_by": "{text}\n(applied by {who})",
     "reload.someone": "staff",
 }
 
+STAFF_KO = {
+    "cmd.broadcast": "구독자에게 공지 발송",
+    "cmd.broadcasts": "최근 공지 발송 현황",
+    "cmd.reload": "지식 파일 다시 읽기",
+    "cmd.unanswered": "못 답한 질문",
+    "cmd.stats": "통계",
+    "cmd.ratings": "세션 평가",
+    "staff.broadcast_usage": ("사용법:\n/broadcast [{audiences}]\n{examples}\n\n"
+                              "KO:/EN: 없이 쓴 글은 쓴 그대로 모두에게 가요. 메시지·사진·문서에 /broadcast 로 "
+                              "답장하면 그것을 보내요."),
+    "staff.broadcast_example_ko": "KO: 한국어 공지",
+    "staff.broadcast_example_en": "EN: 영어 공지",
+    "staff.broadcast_audience": ("📣 이 행사에는 '{audience}' 대상이 없어요: 구독자는 {languages}(으)로 읽어요.\n\n"
+                                 "사용법:\n/broadcast [{audiences}]"),
+    # HTML; {audience}, {ko}, {en} escaped by the caller
+    "staff.preview_copy": ("📣 미리보기 #{id} — 답장한 메시지를 <b>{audience}</b> 구독자에게 복사해 보내요. "
+                           "발송을 누르기 전에는 아무것도 보내지 않아요."),
+    "staff.preview_text": ("📣 미리보기 #{id} — 대상: <b>{audience}</b>. 발송을 누르기 전에는 아무것도 보내지 않아요.\n\n"
+                           "🇰🇷 {ko}\n\n🇬🇧 {en}"),
+    "staff.confirm_button": "✅ 발송",
+    "staff.cancel_button": "✖️ 취소",
+    "staff.stop_button": "⏹ 중단",
+    "staff.cancel_id_button": "⏹ #{id} 취소",
+    "staff.already": "📣 #{id}은(는) 이미 {status} 상태예요.",
+    "staff.queued": "📣 #{id} 구독자 {n}명에게 발송 대기 중…",
+    "staff.queued_one": "📣 #{id} 구독자 {n}명에게 발송 대기 중…",
+    "staff.cancelled": "✖️ #{id} 취소했어요. 취소 전에 보낸 수: {sent}.",
+    # HTML; {snippet} escaped by the caller
+    "staff.broadcast_line": ("#{id} {status} · {audience} · 보냄 {sent}/{total} · 차단 {blocked} · "
+                             "실패 {failed} — {snippet}"),
+    "staff.copied_message": "(복사한 메시지)",
+    "staff.no_broadcasts": "아직 공지가 없어요.",
+    "staff.unanswered_none": "지난 24시간 동안 못 답한 질문이 없어요. 🎉",
+    "staff.unanswered_head": "❓ 지난 24시간 못 답한 질문: {questions}, {groups}",
+    "staff.n_questions": "{n}개",
+    "staff.n_questions_one": "{n}개",
+    "staff.n_groups": "{n}묶음",
+    "staff.n_groups_one": "{n}묶음",
+    "staff.unanswered_line": "{count}× {example}",
+    "staff.unanswered_variants": "  (+비슷한 질문 {n}개)",
+    "staff.unanswered_variants_one": "  (+비슷한 질문 {n}개)",
+    "staff.problem": "⚠️ {problem}",
+    "staff.ratings_head": "⭐ 세션 평가",
+    "staff.ratings_line": "{average:.2f} ({votes}) — {title}",
+    "staff.ratings_none": "아직 평가가 없어요",
+    "staff.comments_head": "\n💬 최근 의견",
+    "staff.comment_line": "{at} [{language}] {text}",
+    "staff.comments_none": "아직 없어요",
+    "staff.stats_failed": "(그래프를 그리지 못했어요. 봇 로그를 확인해 주세요.)",
+    # /stats and `python -m bot stats --out` as a picture (bot/stats_chart.py)
+    "chart.title": "{event} — 봇에 온 질문",
+    "chart.per_hour": "시간별 질문 수 ({tz})",
+    "chart.outcomes": "답변 결과",
+    "chart.answered": "답변함",
+    "chart.did_you_mean": "혹시 이것?",
+    "chart.unknown": "답 못 함",
+    "chart.top_topics": "많이 물은 주제",
+    "chart.top_unanswered": "많이 물은 못 답한 질문",
+    "chart.none": "아직 데이터가 없어요",
+    "chart.total": "전체 질문 {n}개",
+    "chart.total_one": "전체 질문 {n}개",
+    # an untranslated staff answer in a FAQ entry (bot/staff_faq.py), in the reader's language
+    "faq.untranslated_ko": "(운영진이 한국어로 답했어요. 아직 번역되지 않은 답변이에요.)",
+    "faq.untranslated_en": "(운영진이 영어로 답했어요. 아직 번역되지 않은 답변이에요.)",
+    # knowledge reloads (bot/reload.py)
+    "reload.applied": "✅ 지식을 다시 읽었어요: {summary}.\n바뀐 것: {changes}",
+    "reload.synonyms_changed": "\n동의어가 바뀌었어요.",
+    "reload.unchanged": "✅ 지식을 다시 읽었어요: {summary}.\n바뀐 것 없음: 봇은 전과 같이 답해요.",
+    "reload.problems": ("⚠️ 지식 파일에 문제가 {n}개 있어요. 고칠 때까지 봇은 마지막으로 정상이던 버전으로 "
+                        "답해요:\n{problems}"),
+    "reload.problems_one": ("⚠️ 지식 파일에 문제가 {n}개 있어요. 고칠 때까지 봇은 마지막으로 정상이던 버전으로 "
+                            "답해요:\n{problems}"),
+    "reload.more_problems": "\n… 외 {n}개 (python -m bot validate 로 모두 볼 수 있어요)",
+    "reload.error": ("⚠️ 지식 다시 읽기에 실패했어요: {error}. 봇은 마지막으로 정상이던 버전으로 답해요. "
+                     "`python -m bot validate` 를 실행하고 봇 로그를 확인해 주세요."),
+    "reload.timeout": ("⚠️ 지식 파일을 읽는 데 {seconds:g}초가 넘게 걸려 중단했어요. 봇은 마지막으로 정상이던 버전으로 "
+                       "답해요. 지식 폴더에 아주 큰 파일이 있는지 확인해 주세요."),
+    "reload.busy": ("⏳ 이전 지식 읽기가 아직 진행 중이에요 (지금까지 {seconds:.0f}초). 끝날 때까지 새로 읽지 않아요. "
+                    "봇은 마지막으로 정상이던 버전으로 답해요."),
+    "reload.held": "⏸ 지식 다시 읽기를 보류했어요: 새 버전은 많은 것을 지워요. 선택하기 전에는 참가자에게 바뀌는 것이 없어요.",
+    "reload.held_removed": "지워지는 항목: 전체 {total}개 중 {n}개:",
+    "reload.held_more": "… 외 {n}개",
+    "reload.held_emptied": "비워진 파일: {name} (항목 {n}개가 있었어요)",
+    "reload.held_emptied_one": "비워진 파일: {name} (항목 {n}개가 있었어요)",
+    "reload.held_deleted": "지워진 파일: {name} (항목 {n}개가 있었어요)",
+    "reload.held_deleted_one": "지워진 파일: {name} (항목 {n}개가 있었어요)",
+    "reload.held_wait": "파일을 아직 저장하는 중이라면 기다려 주세요: 새 버전이 이것을 대신해요.",
+    "reload.kept": "✋ 지금 지식을 유지하고 보류한 버전은 버렸어요. 파일이 다시 바뀔 때까지 봇은 마지막으로 정상이던 버전으로 답해요.",
+    "reload.superseded": "↪️ 보류한 버전은 더 새로운 다시 읽기로 대체됐어요. 최신 메시지를 보세요.",
+    "reload.apply_button": "✅ 그래도 적용",
+    "reload.keep_button": "✋ 지금 것 유지",
+    "reload.closed": "이 선택은 이미 끝났어요: 누군가 답했거나 더 새로운 다시 읽기로 대체됐어요.",
+    "reload.chosen_by": "{text}\n({who} 선택)",
+    "reload.applied_by": "{text}\n({who} 적용)",
+    "reload.someone": "운영진",
+}
+
 # ---------------------------------------------------------------- Korean
 
 KO = {
+    # helpdesk: "Ask the organisers" (bot/helpdesk.py). Attendee texts in the attendee's language, staff texts
+    # in the staff member's; HTML where marked, placeholders escaped by the caller
+    "cmd.ask": "운영진에게 질문하기",
+    "help.ask": "/ask 질문 — 봇이 모르는 것을 운영진에게 물어봐요",
+    "helpdesk.ask_button": "🙋 운영진에게 물어보기",
+    "helpdesk.asked": "✉️ 질문을 운영진에게 전달했어요. 답변이 오면 여기로 보내 드릴게요.",
+    "helpdesk.already": "✉️ 이 질문은 이미 운영진에게 전달됐어요. 답변을 기다려 주세요.",
+    "helpdesk.ask_usage": "/ask 뒤에 질문을 써 주세요. 예: /ask 물품 보관소가 있나요?",
+    "helpdesk.unavailable": "이 봇에서는 운영진에게 직접 질문할 수 없어요. /contact 에서 연락처를 확인해 주세요.",
+    "helpdesk.private_only": "운영진에게 질문하려면 저와의 1:1 대화에서 /ask 를 보내 주세요.",
+    "helpdesk.header": "💬 <b>운영진 답변</b>",  # HTML
+    "helpdesk.lang_ko": "한국어",
+    "helpdesk.lang_en": "영어",
+    "helpdesk.question": "❓ <b>질문 #{id}</b> · {name} · {language}{topic}\n\n{question}\n\n{how}",  # HTML
+    "helpdesk.topic_part": " · 최근 주제: {topic}",
+    "helpdesk.how_reply": "↩️ 이 메시지에 답장하면 참가자에게 전달돼요.",
+    "helpdesk.how_topic": "✍️ 이 토픽에 쓰면 참가자에게 전달돼요.",
+    "helpdesk.topic_name": "❓ {name} ({user})",
+    "helpdesk.digest_head": "📥 질문이 많아 {n}개를 묶어서 보내요 (답변 버튼을 누르세요):",
+    "helpdesk.digest_line": "#{id} [{language}] {name}: {question}",  # HTML
+    "helpdesk.answer_button": "✍️ #{id} 답변",
+    "helpdesk.prompt": "✍️ 질문 #{id} · {name} · {language}\n\n{question}\n\n↩️ 이 메시지에 답장으로 답변을 써 주세요.",  # HTML
+    "helpdesk.sent": "✅ {name}님께 보냈어요 (#{id}).",
+    "helpdesk.faq_button": "💾 FAQ로 저장",
+    "helpdesk.faq_saved": "💾 FAQ 항목 {entry}(으)로 저장했어요. 이제 봇이 이 질문에 답해요.",
+    "helpdesk.faq_failed": "⚠️ FAQ로 저장하지 못했어요: {error}",
+    "helpdesk.faq_no_text": "⚠️ 글로 된 답변만 FAQ로 저장할 수 있어요.",
+    "helpdesk.faq_unavailable": "⚠️ 이 봇에서는 FAQ 저장을 쓸 수 없어요.",
+    "helpdesk.blocked": "⚠️ {name}님이 봇을 차단해서 질문 #{id}의 답변을 전달하지 못했어요.",
+    "helpdesk.failed": "⚠️ 질문 #{id}의 답변을 전달하지 못했어요: {error}",
+    "helpdesk.open_head": "✍️ 답변을 기다리는 참가자 질문 (눌러서 답변):",
+    "helpdesk.open_line": "#{id} [{language}] {name}: {question}",
+    "helpdesk.open_none": "답변을 기다리는 참가자 질문이 없어요.",
+    "helpdesk.gone": "이 질문은 더 이상 없어요.",
     # general messages (bot.pages, bot.answer)
     "welcome": "안녕하세요! {name} 안내 봇입니다. 🏙\n궁금한 것을 편하게 물어보세요 (예: {examples}).\n아래 메뉴로 둘러볼 수도 있어요.",
     "welcome.plain": "안녕하세요! {name} 안내 봇입니다. 🏙\n궁금한 것을 편하게 물어보세요.\n아래 메뉴로 둘러볼 수도 있어요.",
     "welcome.quote": "「{q}」",
     "smalltalk.thanks": "천만에요! 😊 더 궁금한 게 있으면 언제든 물어보세요.",
     "smalltalk.bye": "안녕히 가세요! 👋 필요할 때 다시 불러 주세요.",
+    "smalltalk.how": "잘 지내요, 고마워요! 😊 {name}에 대해 궁금한 걸 물어보세요.",
+    "smalltalk.ack": "👍 더 궁금한 게 있으면 물어보세요.",
+    "smalltalk.test": "네, 잘 작동하고 있어요! ✅ 궁금한 걸 물어보세요.",
     "smalltalk.who": "저는 {name} 안내 봇이에요. 🤖 일정, 장소, 연사, 결과, 문의처를 알려 드려요.",
     "welcome.quote_sep": ", ",
     "menu": "무엇을 볼까요?",
     "not_found": ("죄송해요, 그 질문에 대한 답은 아직 모르겠어요. 🙏\n질문을 남겨 두었으니 운영진이 확인할게요. "
                   "아래 메뉴에서 찾아보시거나 문의처로 연락해 주세요:\n{contact}"),
+    "not_covered": ("죄송해요, {topic} 정보는 아직 없어요. 🙏\n질문을 남겨 두었으니 운영진이 확인할게요. "
+                    "문의처:\n{contact}"),
+    "topic.parking": "주차",
+    "topic.wifi": "와이파이",
+    "topic.food": "식사·카페",
+    "topic.toilets": "화장실",
+    "topic.cloakroom": "물품 보관",
+    "topic.tickets": "입장권·요금",
+    "topic.registration": "등록·신청",
+    "topic.shuttle": "셔틀버스",
+    "topic.transport": "대중교통",
+    "topic.hotels": "숙박",
+    "topic.weather": "날씨",
+    "topic.photography": "사진 촬영",
+    "topic.volunteering": "자원봉사",
+    "topic.lost_found": "분실물",
+    "topic.smoking": "흡연",
+    "topic.money": "ATM·환전",
+    "topic.charging": "휴대폰 충전",
+    "topic.prayer": "기도실",
+    "topic.nursing": "수유실",
+    "topic.pets": "반려동물",
+    "topic.accessibility": "장애인 편의시설",
+    "topic.medical": "의무실·응급",
+    "topic.wifi_password": "비밀번호",
     "other_edition": ("저는 {event}, {dates} 정보만 알고 있어요. 🙏 다른 해나 다른 회차 행사는 문의처로 "
                       "연락해 주세요:\n{contact}"),
     "did_you_mean": "혹시 이것을 찾으셨나요?",
@@ -274,12 +460,45 @@ KO = {
     "progress.cancelled": "📣 공지 #{id} 취소됨",
     "progress.counts": "보냄 {sent} · 남음 {pending} · 차단 {blocked} · 실패 {failed} (전체 {total}, 처리 {done})",
     "stats": "📊 사용자 {users} · 구독 {subscribers} · 차단 {blocked}\n오늘 질문 {questions} · 답변률 {share}",
-    **STAFF,
+    **STAFF_KO,
 }
 
 # ---------------------------------------------------------------- English
 
 EN = {
+    # helpdesk (see the Korean catalogue)
+    "cmd.ask": "Ask the organisers",
+    "help.ask": "/ask question — ask the organisers what I don't know",
+    "helpdesk.ask_button": "🙋 Ask the organisers",
+    "helpdesk.asked": "✉️ I passed your question to the organisers. Their answer will appear here.",
+    "helpdesk.already": "✉️ This question is already with the organisers. Their answer will appear here.",
+    "helpdesk.ask_usage": "Write your question after /ask, e.g. /ask Is there a cloakroom?",
+    "helpdesk.unavailable": "Questions to the organisers are not available in this bot. See /contact for how to reach them.",
+    "helpdesk.private_only": "To ask the organisers, send /ask in a private chat with me.",
+    "helpdesk.header": "💬 <b>From the organisers</b>",  # HTML
+    "helpdesk.lang_ko": "Korean",
+    "helpdesk.lang_en": "English",
+    "helpdesk.question": "❓ <b>Question #{id}</b> · {name} · {language}{topic}\n\n{question}\n\n{how}",  # HTML
+    "helpdesk.topic_part": " · last topic: {topic}",
+    "helpdesk.how_reply": "↩️ Reply to this message to answer the attendee.",
+    "helpdesk.how_topic": "✍️ Write in this topic to answer the attendee.",
+    "helpdesk.topic_name": "❓ {name} ({user})",
+    "helpdesk.digest_head": "📥 Many questions at once: {n} batched here (tap to answer):",
+    "helpdesk.digest_line": "#{id} [{language}] {name}: {question}",  # HTML
+    "helpdesk.answer_button": "✍️ Answer #{id}",
+    "helpdesk.prompt": "✍️ Question #{id} · {name} · {language}\n\n{question}\n\n↩️ Reply to this message with your answer.",  # HTML
+    "helpdesk.sent": "✅ sent to {name} (#{id}).",
+    "helpdesk.faq_button": "💾 Save as FAQ",
+    "helpdesk.faq_saved": "💾 Saved as FAQ entry {entry}; the bot answers it from now on.",
+    "helpdesk.faq_failed": "⚠️ Not saved as FAQ: {error}",
+    "helpdesk.faq_no_text": "⚠️ Only an answer with text can be saved as FAQ.",
+    "helpdesk.faq_unavailable": "⚠️ Saving as FAQ is not available in this bot.",
+    "helpdesk.blocked": "⚠️ {name} has blocked the bot: the answer to question #{id} was not delivered.",
+    "helpdesk.failed": "⚠️ The answer to question #{id} could not be delivered: {error}",
+    "helpdesk.open_head": "✍️ Attendees' questions waiting for an answer (tap to answer):",
+    "helpdesk.open_line": "#{id} [{language}] {name}: {question}",
+    "helpdesk.open_none": "No attendee questions are waiting for an answer.",
+    "helpdesk.gone": "This question no longer exists.",
     # general messages (bot.pages, bot.answer)
     "welcome": ("Hello! I'm the guide bot of {name}. 🏙\nAsk me anything in your own words (e.g. {examples}),\n"
                 "or browse with the menu below."),
@@ -287,11 +506,39 @@ EN = {
     "welcome.quote": "“{q}”",
     "smalltalk.thanks": "You're welcome! 😊 Ask me anything else any time.",
     "smalltalk.bye": "Goodbye! 👋 Come back whenever you need me.",
+    "smalltalk.how": "I'm doing well, thanks! 😊 Ask me anything about {name}.",
+    "smalltalk.ack": "👍 Ask me whenever you need anything else.",
+    "smalltalk.test": "Yes, I'm working! ✅ Ask me anything about the event.",
     "smalltalk.who": "I'm the guide bot of {name}. 🤖 I can tell you about the programme, the venue, speakers, results and whom to contact.",
     "welcome.quote_sep": ", ",
     "menu": "What would you like to see?",
     "not_found": ("Sorry, I don't know the answer to that yet. 🙏\nI've passed your question on to the organisers. "
                   "Try the menu below, or contact:\n{contact}"),
+    "not_covered": ("Sorry, I have no information about {topic} yet. 🙏\nI've passed your question on to the "
+                    "organisers. Contact:\n{contact}"),
+    "topic.parking": "parking",
+    "topic.wifi": "wifi",
+    "topic.food": "food and cafés",
+    "topic.toilets": "toilets",
+    "topic.cloakroom": "the cloakroom and lockers",
+    "topic.tickets": "tickets and prices",
+    "topic.registration": "registration",
+    "topic.shuttle": "shuttle buses",
+    "topic.transport": "public transport",
+    "topic.hotels": "hotels",
+    "topic.weather": "the weather",
+    "topic.photography": "taking photos",
+    "topic.volunteering": "volunteering",
+    "topic.lost_found": "lost and found",
+    "topic.smoking": "smoking areas",
+    "topic.money": "ATMs and currency exchange",
+    "topic.charging": "phone charging",
+    "topic.prayer": "a prayer room",
+    "topic.nursing": "a nursing room",
+    "topic.pets": "pets",
+    "topic.accessibility": "accessibility",
+    "topic.medical": "first aid",
+    "topic.wifi_password": "passwords",
     "other_edition": "I only know about {event}, {dates}. 🙏 For other years or editions, please contact:\n{contact}",
     "did_you_mean": "Did you mean one of these?",
     "empty": "Please type your question as text, e.g. “when is the event?”",
@@ -428,7 +675,7 @@ EN = {
                         "(of {total}, {done} processed)"),
     "stats": ("📊 users {users} · subscribers {subscribers} · blocked {blocked}\n"
               "questions today {questions} · answered {share}"),
-    **STAFF,
+    **STAFF_EN,
 }
 
 CATALOGUES = {"ko": KO, "en": EN}
@@ -437,6 +684,14 @@ CATALOGUES = {"ko": KO, "en": EN}
 def text(key: str, lang: str, **kw: object) -> str:
     """The text `key` in `lang` (English for any other value), its {placeholders} filled from `kw`."""
     return CATALOGUES.get(lang, EN)[key].format(**kw)
+
+
+def counted(key: str, lang: str, n: int, **kw: object) -> str:
+    """`key` with the count `n` (the placeholder {n} unless given in `kw`): `key_one` when n is 1 and the
+    catalogue has it (English "1 subscriber"), else `key`."""
+    catalogue = CATALOGUES.get(lang, EN)
+    chosen = f"{key}_one" if n == 1 and f"{key}_one" in catalogue else key
+    return catalogue[chosen].format(**({"n": n} | kw))
 
 
 def placeholders(template: str) -> set[str]:

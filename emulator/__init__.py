@@ -39,7 +39,12 @@ What it emulates
   sendDocument, sendPhoto, sendMediaGroup, sendContact, sendDice, copyMessage, forwardMessage,
   setMyCommands, getMyCommands, deleteMyCommands, set/getMyName, set/getMyDescription,
   set/getMyShortDescription, set/getChatMenuButton, sendChatAction, getChat, getChatMember,
-  getFile (+ download under ``/file/bot<TOKEN>/...``), close, logOut.
+  getFile (+ download under ``/file/bot<TOKEN>/...``), close, logOut, createForumTopic, deleteForumTopic.
+* Forum supergroups (``add_chat(id, is_forum=True)``): topics made by createForumTopic (their id is the
+  id of the "topic created" service message), ``message_thread_id`` checked on every send ("message thread
+  not found"), messages in a topic carry ``is_topic_message``, a reply lands in the replied message's
+  topic, and a user's message pushed into a topic without a reply replies to the topic's first message (as
+  Telegram does). ``push_edit`` queues an ``edited_message``.
   Every *other* method of the spec is validated and recorded; if the spec says it returns a
   ``Message`` a plain message is created in the target chat, otherwise it answers ``True`` (which PTB
   may fail to parse for methods returning objects - extend the emulator when the bot needs one).
@@ -57,7 +62,7 @@ What it does not emulate
 * No automatic entity detection (urls, mentions, hashtags) in sent text; only ``bot_command`` is
   added to *pushed* user messages starting with ``/``.
 * No media processing beyond checking that an uploaded photo looks like an image; file ids are
-  synthetic. Groups have no members/permissions model; forum topics, business connections,
+  synthetic. Groups have no members/permissions model; business connections,
   payments, stickers, games, stories, etc. are validated but not simulated.
 * Telegram's own flood limits are not applied unless :meth:`BotApiEmulator.enforce_rate` is used.
 * Deliberate extra strictness (the real server is more lenient here, the emulator errs on the side

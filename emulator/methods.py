@@ -418,6 +418,37 @@ class BotApiMethods:
                                              "sender_user": copy.deepcopy(source.get("from", self.bot_user))}
         return self._new_message(chat, content, {k: v for k, v in params.items() if k != "reply_markup"})
 
+    _TOPIC_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
+
+    def _m_createForumTopic(self, params: dict) -> dict:
+        chat = self._resolve_chat(params["chat_id"])
+        if not chat.get("is_forum"):
+            raise _bad("the chat is not a forum")
+        name = params["name"]
+        if not 1 <= len(name) <= 128:
+            raise _bad("TOPIC_NAME_EMPTY" if not name else "TOPIC_NAME_INVALID")
+        color = params.get("icon_color", self._TOPIC_COLORS[0])
+        if color not in self._TOPIC_COLORS:
+            raise _bad("TOPIC_ICON_COLOR_INVALID")
+        created: dict[str, Any] = {"name": name, "icon_color": color}
+        # the topic's id is the id of its service message "topic created"
+        thread_id = self._next_message_id.get(chat["id"], 1)
+        self._topics.setdefault(chat["id"], {})[thread_id] = dict(created)
+        self._new_message(chat, {"forum_topic_created": dict(created)}, {"message_thread_id": thread_id})
+        return {"message_thread_id": thread_id, **created}
+
+    def _m_deleteForumTopic(self, params: dict) -> bool:
+        chat = self._resolve_chat(params["chat_id"])
+        if not chat.get("is_forum"):
+            raise _bad("the chat is not a forum")
+        thread = params["message_thread_id"]
+        if self._topics.get(chat["id"], {}).pop(thread, None) is None:
+            raise _bad("message thread not found")
+        store = self._messages.get(chat["id"], {})
+        for mid in [m for m, msg in store.items() if msg.get("message_thread_id") == thread]:
+            del store[mid]
+        return True
+
     def _m_sendChatAction(self, params: dict) -> bool:
         self._resolve_chat(params["chat_id"])
         if params["action"] not in _CHAT_ACTIONS:

@@ -50,16 +50,23 @@ class TelegramState:
         self._profile: dict[tuple[str, str], Any] = {}
         self._files: dict[str, dict] = {}
         self._file_counter = itertools.count(1)
+        self._topics: dict[int, dict[int, dict]] = {}  # forum chat id -> message_thread_id -> topic
 
     # -- chats, users, messages --------------------------------------------------------------------
 
     def add_chat(self, chat_id: int, type: str | None = None, *, title: str | None = None,
-                 first_name: str = "Test", username: str | None = None, last_name: str | None = None) -> dict:
-        """Register a chat the bot may write to (as if it had started the bot / added the bot)."""
+                 first_name: str = "Test", username: str | None = None, last_name: str | None = None,
+                 is_forum: bool = False) -> dict:
+        """Register a chat the bot may write to (as if it had started the bot / added the bot).
+        ``is_forum``: a supergroup with topics (createForumTopic, ``message_thread_id``)."""
         chat_id = int(chat_id)
         if type is None:
             type = "private" if chat_id > 0 else ("supergroup" if chat_id <= -1_000_000_000_000 else "group")
+        if is_forum and type != "supergroup":
+            raise ValueError("add_chat: only a supergroup can be a forum")
         chat: dict[str, Any] = {"id": chat_id, "type": type}
+        if is_forum:
+            chat["is_forum"] = True
         if type == "private":
             chat["first_name"] = first_name
             if last_name:
@@ -137,7 +144,11 @@ class TelegramState:
         """
         chat_id = int(chat_id)
         if chat_type == "private" and chat_id < 0:
-            chat_type = "supergroup" if chat_id <= -1_000_000_000_000 else "group"
+            with self._lock:
+                known = self._chats.get(chat_id)
+            # a registered group keeps its type (a forum added with add_chat); else the id's usual kind
+            chat_type = known["type"] if known and known["type"] != "private" else (
+                "supergroup" if chat_id <= -1_000_000_000_000 else "group")
         if user_id is None:
             user_id = chat_id if chat_id > 0 else 100_000_001
         user = _user(user_id, first_name, username=username, language_code=language_code)
@@ -173,6 +184,15 @@ class TelegramState:
                                          "length": _u16(mention.group(0))})
                 if entities:
                     message["entities"] = entities
+            thread = extra.get("message_thread_id")
+            if thread is not None and chat.get("is_forum"):
+                # a message in a forum topic; without an explicit reply it replies to the topic's first message
+                topic = self._topics.get(chat_id, {}).get(int(thread))
+                if topic is None:
+                    raise ValueError(f"push_message: no topic {thread} in forum {chat_id}")
+                message["is_topic_message"] = True
+                if reply_to is None and int(thread) in self._messages.get(chat_id, {}):
+                    reply_to = int(thread)
             if reply_to is not None:
                 if isinstance(reply_to, dict):
                     message["reply_to_message"] = copy.deepcopy(reply_to)
@@ -187,6 +207,29 @@ class TelegramState:
                 message["sender_chat"] = dict(chat)
                 return self.push_update({"channel_post": message})
             return self.push_update({"message": message})
+
+    def push_edit(self, chat_id: int, message_id: int, text: str | None = None, caption: str | None = None) -> dict:
+        """A user edits their message (its text or its caption): the stored message changes and an
+        ``edited_message`` update is queued; returns the update."""
+        with self._cond:
+            msg = self._messages.get(int(chat_id), {}).get(int(message_id))
+            if msg is None:
+                raise ValueError(f"push_edit: no message {message_id} in chat {chat_id}")
+            if text is not None:
+                if "text" not in msg:
+                    raise ValueError("push_edit: the message has no text (edit its caption)")
+                msg["text"] = text
+                msg.pop("entities", None)
+            if caption is not None:
+                msg["caption"] = caption
+                msg.pop("caption_entities", None)
+            msg["edit_date"] = int(time.time())
+            return self.push_update({"edited_message": self._public(msg)})
+
+    def topics(self, chat_id: int) -> dict[int, dict]:
+        """The forum topics of a chat: message_thread_id -> {"name", "icon_color"}."""
+        with self._lock:
+            return copy.deepcopy(self._topics.get(int(chat_id), {}))
 
     def push_callback_query(self, chat_id: int, user_id: int | None, data: str, message_id: int,
                             language_code: str | None = "en", *, require_button: bool = True,
@@ -349,8 +392,18 @@ class TelegramState:
             del msg["from"]
             msg["sender_chat"] = dict(chat)
             msg["_by_bot"] = True
-        if params.get("message_thread_id") is not None:
-            msg["message_thread_id"] = params["message_thread_id"]
+        thread = params.get("message_thread_id")
+        if chat.get("is_forum"):
+            if thread is None and replied is not None and replied.get("is_topic_message"):
+                thread = replied.get("message_thread_id")  # a reply goes into the replied message's topic
+            if thread is not None:
+                if thread not in self._topics.get(chat_id, {}):
+                    raise _bad("message thread not found")
+                msg["is_topic_message"] = True
+        elif thread is not None and (chat.get("type") != "supergroup" or thread not in self._messages.get(chat_id, {})):
+            raise _bad("message thread not found")  # outside forums: only a supergroup's reply threads
+        if thread is not None:
+            msg["message_thread_id"] = thread
         if replied is not None:
             msg["reply_to_message"] = self._public(replied, nested=True)
         msg.update(content)

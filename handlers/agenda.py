@@ -40,7 +40,7 @@ from bot.pages import flip_star
 from bot.reports import ratings_text
 from bot.texts import lang_of, text
 from handlers.common import Context, Core, core, markup, ui_lang
-from handlers.staff import bot_api_errors
+from handlers.staff import bot_api_errors, staff_lang
 
 log = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ async def ratings_command(update: Update, context: Context) -> None:
     """/ratings (staff only: handlers/commands.py)."""
     c = core(context)
     report = ratings_text(c.brain.kb, c.store.ratings_summary(), c.store.comments(10), c.config.timezone,
-                          ui_lang(update, context))
+                          staff_lang(update, context))
     await update.effective_message.reply_text(report[:4096])
 
 

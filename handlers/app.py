@@ -25,7 +25,7 @@ from bot.flood import FloodGate
 from bot.logs import RedactToken, redact_also, setup_logging  # noqa: F401  (RedactToken: re-exported)
 from bot.metrics import Metrics
 from bot.store import Store
-from handlers import agenda, attendee, commands, errors, inline, pipeline, reload, staff, web
+from handlers import agenda, attendee, commands, errors, helpdesk, inline, pipeline, reload, staff, web
 from handlers.common import CONTEXT_TYPES, Core
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ async def post_init(app: Application) -> None:
     staff.start_jobs(app)
     reload.start_jobs(app)
     agenda.start_jobs(app)
+    await helpdesk.start_jobs(app)
 
 
 def build_application(config: Config, core: Core | None = None, *, webhook: bool = False) -> Application:
@@ -71,6 +72,7 @@ def build_application(config: Config, core: Core | None = None, *, webhook: bool
     app.bot_data.core = c
     pipeline.register(app)
     commands.register(app)  # every command (handlers/commands.py), before the fallbacks
+    helpdesk.register(app)  # the staff chat's messages, before attendee questions
     attendee.register(app)
     staff.register(app)
     reload.register(app)
@@ -93,7 +95,7 @@ To try the bot locally without a token or network, run:
 
 
 # tasks cancelled first when the bot stops: they send from the outbox, whose unsent rows stay pending
-OUTBOX_TASKS = ("broadcast-drain", "notice-drain")
+OUTBOX_TASKS = ("broadcast-drain", "notice-drain", helpdesk.DRAIN_TASK)
 STOP_SECONDS = 3.5  # then whatever has not finished is cancelled (and resumes at the next start)
 
 

@@ -12,7 +12,9 @@ from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filt
 
 from bot import pages
 from bot.answer import MAX_QUESTION
+from bot.followup import Topic
 from bot.texts import lang_of, parse_lang, text
+from handlers import helpdesk
 from handlers.common import Context, chosen_lang, core, edit_or_send, saved, send_reply, ui_lang
 
 PAGE_COMMANDS = {"menu": "home", "schedule": "sched", "now": "now", "venue": "venue", "speakers": "speakers",
@@ -87,7 +89,10 @@ async def button(update: Update, context: Context) -> None:
         if brain.kb.entry(value) is None:  # e.g. removed by a reload since the button was sent
             await send_reply(context, update.effective_chat.id, pages.home(brain.kb, lang))
             return
-        reply = brain.entry_reply(value, lang, saved(update, context), c.now())  # dated entries: the bot's clock
+        now = c.now()
+        reply = brain.entry_reply(value, lang, saved(update, context), now)  # dated entries: the bot's clock
+        if context.chat_data is not None:
+            context.chat_data["topic"] = Topic(value, now)  # a tapped entry is what a follow-up is about
         await send_reply(context, update.effective_chat.id, reply)
 
 
@@ -117,15 +122,21 @@ async def question(update: Update, context: Context) -> None:
     c = core(context)
     brain = c.brain  # one reference for the whole question, even if a reload swaps it meanwhile
     now = c.now()
-    answer = brain.ask(text[: MAX_QUESTION + 1], now, chosen_lang(update, context), saved(update, context))
+    topic = context.chat_data.get("topic") if context.chat_data is not None else None
+    answer = brain.ask(text[: MAX_QUESTION + 1], now, chosen_lang(update, context), saved(update, context), topic)
+    if context.chat_data is not None:
+        context.chat_data["topic"] = answer.topic(topic, now)  # what "그럼 언제야?" will be about
     c.metrics.questions.labels(answer.outcome).inc()
-    if answer.outcome in ("answer", "ambiguous", "none"):
-        c.store.record_question(text, answer.lang, answer.outcome == "answer", answer.entry, answer.candidates, now)
-        if answer.outcome != "answer":
+    if answer.outcome in ("answer", "list", "ambiguous", "none"):
+        c.store.record_question(text, answer.lang, answer.outcome in ("answer", "list"), answer.entry,
+                                answer.candidates, now, answer.outcome)
+        if answer.outcome not in ("answer", "list"):
             c.metrics.unanswered.inc()
     message = update.effective_message
     reply_to = message.message_id if message.chat.type != ChatType.PRIVATE else None
-    await send_reply(context, message.chat_id, answer.reply, reply_to=reply_to)
+    reply = helpdesk.with_ask_button(update, context, text, answer.lang, answer.reply) if answer.outcome == "none" \
+        else answer.reply
+    await send_reply(context, message.chat_id, reply, reply_to=reply_to)
 
 
 async def non_text(update: Update, context: Context) -> None:

@@ -24,7 +24,7 @@ from telegram.ext import Application, CommandHandler
 from bot import pages
 from bot.knowledge import Knowledge
 from bot.texts import text
-from handlers import agenda, attendee, reload, staff
+from handlers import agenda, attendee, helpdesk, reload, staff
 from handlers.common import Callback, Context, core, send_reply, staff_only, ui_lang
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", staff.subscribe_command),
     Command("unsubscribe", staff.subscribe_command),
     Command("feedback", agenda.feedback_command),
+    Command("ask", helpdesk.ask_command),
     Command("lang", attendee.lang_command, help_line=2, choice=True),
     Command("help", help_command),
     Command("broadcast", staff.broadcast_command, staff_only=True),

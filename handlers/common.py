@@ -66,6 +66,7 @@ class BotData:
     debounce: Debounce | None = None  # the knowledge folder watcher's state (reload.py)
     on_reload: ReloadHook | None = None  # run after a new knowledge version is applied (set by agenda.py)
     db_problem: str | None = None  # the database problem staff were last told about (staff.py)
+    helpdesk: Any = None  # handlers.helpdesk.Desk: the helpdesk's tables, relay sender, forum flag (helpdesk.py)
 
 
 # ExtBot[int]: the bot has an AIORateLimiter, whose per-call `rate_limit_args` is a number of retries

@@ -11,6 +11,7 @@ attendees about their moved or dropped sessions).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -22,6 +23,9 @@ from bot.reload import Debounce, Held, Reloader, applied_text, fingerprint, kept
 from bot.render import Button
 from bot.texts import text
 from handlers.common import Context, markup, staff_only
+from handlers.staff import staff_lang, staff_lang_of
+
+Said = str | Callable[[str], str]  # a text, or one made in each staff member's language
 
 log = logging.getLogger(__name__)
 
@@ -43,30 +47,38 @@ def debounce(app: Application) -> Debounce:
     return data.debounce
 
 
-def hold_buttons(hold_id: int) -> list[list[Button]]:
-    return [[Button(text("reload.apply_button", "en"), data=f"kb:apply:{hold_id}"),
-             Button(text("reload.keep_button", "en"), data=f"kb:keep:{hold_id}")]]
+def hold_buttons(hold_id: int, lang: str = "en") -> list[list[Button]]:
+    return [[Button(text("reload.apply_button", lang), data=f"kb:apply:{hold_id}"),
+             Button(text("reload.keep_button", lang), data=f"kb:keep:{hold_id}")]]
 
 
-async def notify_staff(app: Application, text: str, also: int | None = None,
-                       markup: InlineKeyboardMarkup | None = None) -> list[tuple[int, int]]:
-    """Send `text` to every staff member (and `also`); returns (chat_id, message_id) of what was sent."""
+def said(what: Said, lang: str) -> str:
+    return what if isinstance(what, str) else what(lang)
+
+
+async def notify_staff(app: Application, text: Said, also: int | None = None,
+                       markup: InlineKeyboardMarkup | None | Callable[[str], InlineKeyboardMarkup | None] = None
+                       ) -> list[tuple[int, int]]:
+    """Send `text` to every staff member (and `also`), each in their language when `text` (and `markup`) is
+    a function of the language; returns (chat_id, message_id) of what was sent."""
     c = app.bot_data.core
     sent = []
     for staff_id in sorted(c.config.staff_ids | ({also} if also else set())):
+        lang = staff_lang_of(app, staff_id)
         try:
-            message = await app.bot.send_message(staff_id, text[:4096], reply_markup=markup)
+            message = await app.bot.send_message(staff_id, said(text, lang)[:4096],
+                                                 reply_markup=markup(lang) if callable(markup) else markup)
             sent.append((message.chat_id, message.message_id))
         except TelegramError as exc:
             log.warning("could not notify staff %s: %s", staff_id, exc)
     return sent
 
 
-async def _retire(app: Application, held: Held, text: str) -> None:
-    """Replace the hold messages (and their buttons) with `text`."""
+async def _retire(app: Application, held: Held, text: Said) -> None:
+    """Replace the hold messages (and their buttons) with `text` (in each staff member's language)."""
     for chat_id, message_id in held.messages:
         try:
-            await app.bot.edit_message_text(text[:4096], chat_id, message_id)
+            await app.bot.edit_message_text(said(text, staff_lang_of(app, chat_id))[:4096], chat_id, message_id)
         except TelegramError as exc:
             log.info("could not update the hold message in %s: %s", chat_id, exc)
 
@@ -94,29 +106,31 @@ async def reload_knowledge(app: Application, requested_by: int | None = None) ->
     if outcome.kind != "busy":
         debounce(app).attempted(before)
     if outcome.superseded is not None:
-        await _retire(app, outcome.superseded, superseded_text())
+        await _retire(app, outcome.superseded, superseded_text)
     if outcome.kind == "applied":
         c.brain = outcome.new  # one reference swap: questions in flight finish on the old brain
         log.info("knowledge reloaded: %s", outcome.diff.summary())
-        await notify_staff(app, outcome.text, also=requested_by)
+        await notify_staff(app, outcome.text_in, also=requested_by)
         await _applied(app, outcome.old.kb, outcome.new.kb)
     elif outcome.kind == "held":
         log.warning("knowledge reload held for staff: %s", outcome.text.replace("\n", " | "))
-        sent = await notify_staff(app, outcome.text, also=requested_by, markup=markup(hold_buttons(outcome.hold_id)))
+        hold_id = outcome.hold_id
+        sent = await notify_staff(app, outcome.text_in, also=requested_by,
+                                  markup=lambda lang: markup(hold_buttons(hold_id, lang)))
         if r.held is not None and r.held.hold_id == outcome.hold_id:
             r.held.messages = sent
         else:  # superseded while the messages went out
-            await _retire(app, Held(outcome.hold_id, outcome.old, outcome.new, outcome.diff, sent), superseded_text())
+            await _retire(app, Held(outcome.hold_id, outcome.old, outcome.new, outcome.diff, sent), superseded_text)
     elif outcome.kind == "unchanged":
         log.info("knowledge files saved without changes")
         if requested_by:
             try:
-                await app.bot.send_message(requested_by, outcome.text)
+                await app.bot.send_message(requested_by, outcome.text_in(staff_lang_of(app, requested_by)))
             except TelegramError as exc:
                 log.warning("could not answer /reload of %s: %s", requested_by, exc)
     else:  # failed or busy: the last good version stays
         c.metrics.reload_failures.inc()
-        await notify_staff(app, outcome.text, also=requested_by)
+        await notify_staff(app, outcome.text_in, also=requested_by)
     return outcome.text
 
 
@@ -141,6 +155,7 @@ async def watch_job(context: Context) -> None:
 
 async def reload_command(update: Update, context: Context) -> None:
     """/reload (staff only: handlers/commands.py)."""
+    staff_lang(update, context)  # remembered: the report comes in the staff member's language
     await reload_knowledge(context.application, requested_by=update.effective_user.id)
 
 
@@ -154,19 +169,25 @@ async def hold_button(update: Update, context: Context) -> None:
     held = reloader(app).take(int(raw_id))
     if held is None:
         try:
-            await query.edit_message_text(text("reload.closed", "en"))
+            await query.edit_message_text(text("reload.closed", staff_lang(update, context)))
         except TelegramError:
             pass
         return
-    who = update.effective_user.full_name if update.effective_user else text("reload.someone", "en")
+    staff_lang(update, context)
+    name = update.effective_user.full_name if update.effective_user else None
+
+    def by(key: str, what: Callable[[str], str]) -> Callable[[str], str]:
+        return lambda lang: text(key, lang, text=what(lang), who=name or text("reload.someone", lang))
+
+    who = name or "staff"
     if action == "keep":
         log.info("held knowledge version dropped by %s", who)
-        await _retire(app, held, text("reload.chosen_by", "en", text=kept_text(), who=who))
+        await _retire(app, held, by("reload.chosen_by", kept_text))
         return
     c = app.bot_data.core
     c.brain = held.new
     log.info("held knowledge version applied by %s: %s", who, held.diff.summary())
-    await _retire(app, held, text("reload.applied_by", "en", text=applied_text(held.new.kb, held.diff), who=who))
+    await _retire(app, held, by("reload.applied_by", lambda lang: applied_text(held.new.kb, held.diff, lang=lang)))
     await _applied(app, held.old.kb, held.new.kb)
 
 

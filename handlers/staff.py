@@ -2,10 +2,12 @@
 /broadcasts, /unanswered, /stats (/reload and the knowledge watcher: handlers/reload.py); and for attendees /subscribe,
 /unsubscribe, /announcements. Staff are the user ids of config / BOT_STAFF_IDS; anyone else gets a
 polite refusal and nothing happens (handlers.common.staff_only). The screens and their texts are made in
-bot/broadcast.py and bot/reports.py."""
+bot/broadcast.py, bot/reports.py and bot/stats_chart.py (the /stats picture), in the staff member's language
+(`staff_lang`; for messages sent later, such as broadcast progress and reload reports: `staff_lang_of`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from contextlib import contextmanager
@@ -37,20 +39,44 @@ from bot.broadcast import (
 )
 from bot.pages import subscription_buttons
 from bot.reports import stats_text, unanswered_text
+from bot.stats_chart import chart_lang, render_png, stats_data
 from bot.store import Announcement
-from bot.texts import text
+from bot.texts import counted, pick_lang, text
 from handlers.common import Context, core, markup, staff_only, ui_lang
 
 log = logging.getLogger(__name__)
 
 DATABASE_CHECK_SECONDS = 10  # how often the running bot checks that its database file is still there
+CAPTION_LIMIT = 1024  # Telegram's limit for a photo caption
+
+
+def staff_lang(update: Update, context: Context) -> str:
+    """The language of a staff screen: the staff member's /lang choice, else their Telegram app's (any
+    language the bot has texts in, not only the event's). Remembered in `user_data` for what is sent to
+    them later (broadcast progress, reload reports: `staff_lang_of`)."""
+    user = update.effective_user
+    if user is None:
+        return pick_lang()
+    lang = pick_lang(chosen=core(context).store.chosen_lang(user.id), app=user.language_code)
+    if context.user_data is not None:
+        context.user_data["staff_lang"] = lang
+    return lang
+
+
+def staff_lang_of(app: Application, user_id: int | None) -> str:
+    """The language for a message sent to a staff member unprompted: the one of their last staff command,
+    else the language the store knows for them (chosen, or their app's at first contact), else English."""
+    if user_id is None:
+        return pick_lang()
+    remembered = app.user_data.get(user_id, {}).get("staff_lang")
+    return remembered or pick_lang(chosen=app.bot_data.core.store.user_lang(user_id))
 
 
 async def broadcast_command(update: Update, context: Context) -> None:
     """/broadcast (staff only: handlers/commands.py): store a draft and show its preview."""
     message = update.effective_message
     c = core(context)
-    lang = ui_lang(update, context)
+    lang = staff_lang(update, context)
     languages = c.brain.kb.event.languages
     named, text_ko, text_en = parse_broadcast(message.text or "")
     audience = event_audience(named, languages)
@@ -78,7 +104,7 @@ async def broadcast_button(update: Update, context: Context) -> None:
     await query.answer()
     _, action, raw_id = (query.data or "").split(":", 2)
     c = core(context)
-    lang = ui_lang(update, context)
+    lang = staff_lang(update, context)
     ann_id = int(raw_id)
     ann = c.store.announcement(ann_id)
     if ann is None:
@@ -88,7 +114,7 @@ async def broadcast_button(update: Update, context: Context) -> None:
         if recipients == 0 and ann.status != "draft":
             await query.edit_message_text(text("staff.already", lang, id=ann_id, status=ann.status))
             return
-        await query.edit_message_text(text("staff.queued", lang, id=ann_id, n=recipients),
+        await query.edit_message_text(counted("staff.queued", lang, recipients, id=ann_id),
                                       reply_markup=markup(stop_buttons(ann_id, lang)))
         context.job_queue.run_once(drain_job, 0, name=f"drain-{ann_id}")
     elif action in ("no", "x"):
@@ -100,7 +126,7 @@ async def broadcast_button(update: Update, context: Context) -> None:
 async def broadcasts_command(update: Update, context: Context) -> None:
     c = core(context)
     rows = [(ann, c.store.progress(ann.id)) for ann in c.store.recent_announcements(10)]
-    body, buttons = broadcasts_html(rows, ui_lang(update, context))
+    body, buttons = broadcasts_html(rows, staff_lang(update, context))
     await update.effective_message.reply_text(body, parse_mode=ParseMode.HTML, reply_markup=markup(buttons))
 
 
@@ -155,9 +181,11 @@ def make_broadcaster(app: Application) -> Broadcaster:
     async def progress(ann: Announcement, counts: dict, final: bool) -> None:
         if not (ann.staff_chat_id and ann.staff_message_id):
             return
+        lang = staff_lang_of(app, ann.created_by)
         try:
-            await bot.edit_message_text(progress_text(ann, counts, final), ann.staff_chat_id, ann.staff_message_id,
-                                        reply_markup=None if final else markup(stop_buttons(ann.id)))
+            await bot.edit_message_text(progress_text(ann, counts, final, lang), ann.staff_chat_id,
+                                        ann.staff_message_id,
+                                        reply_markup=None if final else markup(stop_buttons(ann.id, lang)))
         except BadRequest as exc:
             if "not modified" not in exc.message.lower():
                 raise
@@ -172,14 +200,33 @@ def make_broadcaster(app: Application) -> Broadcaster:
 async def unanswered_command(update: Update, context: Context) -> None:
     c = core(context)
     rows = c.store.unanswered(c.now() - timedelta(days=1))
-    await update.effective_message.reply_text(unanswered_text(rows, ui_lang(update, context))[:4096])
+    await update.effective_message.reply_text(unanswered_text(rows, staff_lang(update, context))[:4096])
+    from handlers.helpdesk import open_questions  # the attendees' open questions, each with a one-tap Answer
+
+    await open_questions(update, context)
 
 
 async def stats_command(update: Update, context: Context) -> None:
+    """/stats: the picture (bot/stats_chart.py: the store read here, drawn in a worker thread) with today's
+    figures as its caption; the figures alone, with a note, if the picture cannot be drawn."""
     c = core(context)
-    midnight = c.now().replace(hour=0, minute=0, second=0, microsecond=0)  # today, in the event's time zone
-    report = stats_text(c.store.stats(midnight), ui_lang(update, context), problem=c.store.check())
-    await update.effective_message.reply_text(report[:4096])
+    lang = staff_lang(update, context)
+    now = c.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)  # today, in the event's time zone
+    report = stats_text(c.store.stats(midnight), lang, problem=c.store.check())
+    message = update.effective_message
+    try:
+        data = stats_data(c.store, c.brain.kb, c.config.timezone, chart_lang(lang), now)  # one quick read
+        png = await asyncio.to_thread(render_png, data)  # ~1 s of drawing, off the event loop
+    except Exception:  # a chart that cannot be drawn must not cost staff the figures
+        log.exception("the /stats chart could not be drawn")
+        await message.reply_text(f"{report}\n\n{text('staff.stats_failed', lang)}"[:4096])
+        return
+    if len(report) <= CAPTION_LIMIT:
+        await message.reply_photo(png, caption=report, filename="stats.png")
+    else:
+        await message.reply_photo(png, filename="stats.png")
+        await message.reply_text(report[:4096])
 
 
 async def check_database(app: Application) -> str | None:
@@ -192,7 +239,7 @@ async def check_database(app: Application) -> str | None:
         if app.bot_data.db_problem != problem:
             from handlers.reload import notify_staff
 
-            await notify_staff(app, text("staff.problem", "en", problem=problem))
+            await notify_staff(app, lambda lang: text("staff.problem", lang, problem=problem))
     app.bot_data.db_problem = problem
     return problem
 

@@ -115,7 +115,7 @@ def test_config_yaml_documents_every_setting_with_its_default() -> None:
     doc = load_yaml(ROOT / "config.yaml", problems)
     assert doc is not None and not problems
     leaves = _leaves(Settings)
-    assert len(leaves) == 18
+    assert len(leaves) == 20
     missing = [".".join(path) for path, _ in leaves if path not in doc.lines]
     assert not missing, f"config.yaml does not show: {missing}"
     assert Settings.model_validate(doc.data) == Settings(), "a value in config.yaml differs from its default"
@@ -162,7 +162,7 @@ def test_every_problem_is_reported_at_once_with_its_line(tmp_path: Path) -> None
     assert got == {
         (1, "timezone", "unknown time zone 'Mars/Olympus' (use e.g. Asia/Seoul)"),
         (2, "colour", "unknown setting (known: knowledge_dir, data_dir, timezone, telegram, staff_ids, broadcast, "
-                      "matching, reload, flood, reminders)"),
+                      "matching, reload, flood, reminders, helpdesk)"),
         (5, "staff_ids", "'bob' is not a Telegram user id (a whole number)"),
         (7, "broadcast.rate_per_second", "must be at least 0.1, got 0.05"),
         (8, "broadcast.max_retries", "must be a whole number, got 1.5"),
@@ -171,7 +171,7 @@ def test_every_problem_is_reported_at_once_with_its_line(tmp_path: Path) -> None
         (13, "flood", "must be a group of settings (key: value lines, indented)"),
         (15, "reminders.minutes", "unknown setting (known: default_minutes)"),
         (16, "1", "unknown setting (known: knowledge_dir, data_dir, timezone, telegram, staff_ids, broadcast, "
-                  "matching, reload, flood, reminders)"),
+                  "matching, reload, flood, reminders, helpdesk)"),
     }
 
 

@@ -57,6 +57,13 @@ def staff_chat(emu) -> Chat:
     return Chat(emu, user_id=STAFF, lang="en")
 
 
+def stats_caption(staff: Chat) -> str:
+    """/stats: a picture (a valid PNG) with today's figures as its caption."""
+    photo = staff.send("/stats", methods=("sendPhoto", "sendMessage"))[-1]
+    assert photo.method == "sendPhoto" and photo.params["photo"].data.startswith(b"\x89PNG\r\n\x1a\n")
+    return photo.params["caption"]
+
+
 def confirm(emu, staff: Chat, preview) -> None:
     staff.press(preview, "Confirm")
 
@@ -255,7 +262,7 @@ def test_reload_command_and_unanswered_and_stats(env) -> None:
     # the three cloakroom phrasings are one group, counted once each; the other question its own group
     assert "4 questions, 2 groups" in report
     assert "3× is there a cloakroom" in report and "1× bitcoin price" in report
-    stats = staff.say("/stats").params["text"]
+    stats = stats_caption(staff)
     assert "questions today 4" in stats and "answered 0%" in stats
 
 
@@ -267,7 +274,7 @@ def test_deleted_database_is_reported_to_staff_and_in_stats(env) -> None:
     runner = start()
     staff = staff_chat(emu)
     assert runner.call(lambda: check_database(runner.app)) is None
-    assert "deleted" not in staff.say("/stats").params["text"]
+    assert "deleted" not in stats_caption(staff)
     (cfg.data_dir / "bot.db").unlink()
     since = staff.mark()
     problem = runner.call(lambda: check_database(runner.app))
@@ -276,6 +283,41 @@ def test_deleted_database_is_reported_to_staff_and_in_stats(env) -> None:
     assert "deleted or replaced" in told and "restore" in told
     since = staff.mark()
     runner.call(lambda: check_database(runner.app))  # the same problem again: staff are not told twice
-    assert "deleted or replaced" in staff.say("/stats").params["text"]
-    later = [c for c in emu.calls[since:] if c.method == "sendMessage" and c.params.get("chat_id") == STAFF]
+    assert "deleted or replaced" in stats_caption(staff)
+    later = [c for c in emu.calls[since:] if c.method in ("sendMessage", "sendPhoto") and c.params.get("chat_id") == STAFF]
     assert len(later) == 1  # only the /stats reply
+
+
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_staff_screens_speak_the_staff_members_language(env, lang) -> None:
+    """/stats, the broadcast preview, its buttons and its progress in the staff member's language (their app's
+    here), plurals right ("1 subscriber"); the /stats picture goes to staff only."""
+    emu, cfg, start = env
+    subscribers(emu, cfg, [60001])
+    start()
+    staff = Chat(emu, user_id=STAFF, lang=lang)
+    since = staff.mark()
+    caption = stats_caption(staff)
+    assert ("오늘 질문 0" if lang == "ko" else "questions today 0") in caption
+    assert [c.params["caption"] for c in emu.calls[since:] if c.method == "sendPhoto"] == [caption]
+    preview = staff.say("/broadcast EN: doors open at 10\nKO: 10시 개장")
+    assert ("미리보기" if lang == "ko" else "Preview") in preview.params["text"]
+    queued = staff.press(preview, "발송" if lang == "ko" else "Confirm")[-1].params["text"]
+    assert queued.endswith("구독자 1명에게 발송 대기 중…" if lang == "ko" else "queued for 1 subscriber…")
+    final = emu.wait_for(lambda c: c.method == "editMessageText" and c.params.get("message_id") == preview.result[
+        "message_id"] and ("완료" in c.params.get("text", "") or " done" in c.params.get("text", "")), timeout=10)[-1]
+    assert final.params["text"].startswith("📣 공지 #" if lang == "ko" else "📣 Announcement #")
+    broadcasts = staff.say("/broadcasts").params["text"]
+    assert ("보냄 1/1" if lang == "ko" else "sent 1/1") in broadcasts
+    unanswered = staff.say("/unanswered").params["text"]
+    assert ("못 답한 질문이 없어요" if lang == "ko" else "No unanswered questions") in unanswered
+    reload_report = staff.say("/reload").params["text"]
+    assert ("지식을 다시 읽었어요" if lang == "ko" else "Knowledge reloaded") in reload_report
+
+
+def test_stats_picture_only_for_staff(env) -> None:
+    emu, cfg, start = env
+    start()
+    since = len(emu.calls)
+    assert "only event staff" in Chat(emu, user_id=61001, lang="en").say("/stats").params["text"]
+    assert [c for c in emu.calls[since:] if c.method == "sendPhoto"] == []

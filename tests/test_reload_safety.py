@@ -226,9 +226,9 @@ def test_emptied_file_is_held_until_staff_apply_it(env) -> None:
     held = emu.wait_for(lambda c: c.method == "sendMessage" and c.params.get("chat_id") == STAFF
                         and "held" in c.params.get("text", ""), since=since, timeout=10)[-1]
     text = held.params["text"]
-    assert "File emptied: programme.yaml (had 28 item(s))" in text and "Entries removed: 28 of 98" in text
+    assert "File emptied: programme.yaml (had 28 items)" in text and "Entries removed: 28 of 98" in text
     assert "• session:academic-conference — Smart City Academic Conference" in text and "… and 20 more" in text
-    assert [b["text"] for b in buttons(held)] == ["✅ Apply anyway / 적용", "✋ Keep current / 유지"]
+    assert [b["text"] for b in buttons(held)] == ["✅ Apply anyway", "✋ Keep current"]  # in the staff member's language
     assert all(len(b["callback_data"].encode()) <= 64 for b in buttons(held))
     # nothing changed for attendees: same knowledge, no notice
     assert bot.core.brain is brain
@@ -266,7 +266,7 @@ def test_keep_current_changes_nothing_and_a_newer_save_supersedes(env) -> None:
     faq.unlink()  # a whole file gone
     since = len(emu.calls)
     held = staff.say("/reload")
-    assert "File removed: faq_results.yaml (had 10 item(s))" in held.params["text"] and buttons(held)
+    assert "File removed: faq_results.yaml (had 10 items)" in held.params["text"] and buttons(held)
     since = len(emu.calls)
     staff.press(held, "Keep current")
     kept = emu.wait_for(lambda c: c.method == "editMessageText" and c.params.get("chat_id") == STAFF, since=since)[-1]

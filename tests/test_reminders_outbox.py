@@ -26,7 +26,7 @@ import sqlite_utils
 from bot.agenda import Outgoing, Skip, first_start, notice_message, rating_refusal
 from bot.broadcast import Blocked, Broadcaster, Failed, NoticeSender, Pacer, RetryLater
 from bot.knowledge import load_knowledge
-from bot.store import Announcement, Store, _migrate_1
+from bot.store import SCHEMA_VERSION, Announcement, Store, _migrate_1
 from emulator import BotApiEmulator, Call
 from harness import ROOT, STAFF, TOKEN, Chat, bot_env, buttons
 
@@ -229,7 +229,7 @@ def test_schema_1_database_keeps_what_it_sent(tmp_path: Path) -> None:
     db.conn.close()
     store = Store(path)
     try:
-        assert next(store.db.query("select value from meta where key = 'schema_version'"))["value"] == "2"
+        assert next(store.db.query("select value from meta where key = 'schema_version'"))["value"] == str(SCHEMA_VERSION)
         assert not store.queue_notice(7, "remind", OPENING, OPENING_STARTS, day="2018-09-18")
         assert store.outbox_depth() == 0
     finally:

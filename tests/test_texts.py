@@ -11,7 +11,7 @@ import pytest
 
 from bot import pages
 from bot.knowledge import load_knowledge
-from bot.texts import EN, KO, lang_of, parse_lang, pick_lang, placeholders, text
+from bot.texts import EN, KO, counted, lang_of, parse_lang, pick_lang, placeholders, text
 
 ROOT = Path(__file__).resolve().parent.parent
 HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
@@ -32,12 +32,25 @@ def test_placeholders_finds_names_and_skips_format_specs() -> None:
 
 
 def test_english_texts_are_english() -> None:
-    """Staff screens are shared (bilingual) for now; every other English text is free of Hangul, except
-    where it names the other language."""
+    """Every English text, staff screens included (they speak the staff member's language), is free of
+    Hangul, except where it names the other language."""
     allowed = {"choose_lang", "lang_button_ko", "cmd.lang", "help.lang"}
-    shared = ("staff.", "reload.", "cmd.")
-    korean = [k for k, v in EN.items() if HANGUL.search(v) and k not in allowed and not k.startswith(shared)]
+    korean = [k for k, v in EN.items() if HANGUL.search(v) and k not in allowed]
     assert korean == []
+
+
+def test_korean_staff_screens_are_korean() -> None:
+    """The Korean staff texts are translated, not the English ones copied (the keys without letters aside)."""
+    same = [k for k in KO if k.startswith(("staff.", "reload.", "chart.", "cmd.")) and KO[k] == EN[k]
+            and re.search(r"[A-Za-z]{3}", re.sub(r"\{[^}]*\}", "", KO[k]))]
+    assert same == []
+
+
+def test_counted_picks_the_singular_for_one() -> None:
+    assert text("staff.queued", "en", id=3, n=1) != counted("staff.queued", "en", 1, id=3)
+    assert counted("staff.queued", "en", 1, id=3) == "📣 #3 queued for 1 subscriber…"
+    assert counted("staff.queued", "en", 2, id=3) == "📣 #3 queued for 2 subscribers…"
+    assert counted("staff.queued", "ko", 1, id=3) == "📣 #3 구독자 1명에게 발송 대기 중…"
 
 
 def test_text_fills_placeholders_and_falls_back_to_english() -> None:
