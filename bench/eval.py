@@ -51,7 +51,7 @@ TARGETS = {"ko": 95.0, "en": 90.0, "ood": 90.0}
 NULL_TARGETS = {"eval_nearmiss.yaml": 95.0, "eval_chitchat.yaml": 99.0,  # honest % on the expect-null sets
                 "eval_nearmiss_holdout.yaml": 95.0, "eval_chitchat_holdout.yaml": 99.0}
 HONEST = ("none", "empty")
-CONFIDENT = ("answer", "time")
+CONFIDENT = ("answer", "time", "list")  # outcomes that state something: wrong ones are confident-wrong
 
 
 def load_questions(path: Path) -> list[dict]:

@@ -248,3 +248,20 @@ def test_eval_accuracy_meets_the_targets() -> None:
 def test_holdout_accuracy_does_not_drop() -> None:
     scores = _eval_scores("eval_holdout.yaml")
     assert all(scores[g] >= HOLDOUT_FLOORS[g] for g in HOLDOUT_FLOORS), scores
+
+
+# Issue 14: honest replies on the near-miss and chit-chat sets (targets 95 % and 99 %, met on these sets;
+# the held-out twins are reported in the README, not asserted: they must stay untuned).
+NULL_TARGETS = {"eval_nearmiss.yaml": 95.0, "eval_chitchat.yaml": 99.0}
+
+
+@pytest.mark.parametrize("name", sorted(NULL_TARGETS))
+def test_near_miss_and_chit_chat_get_honest_replies(name: str) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from eval import judge_ours, load_questions
+
+    cfg = load_config(ROOT / "config.yaml", env={})
+    brain = Brain.load(cfg.knowledge_dir, cfg.matching)
+    items = load_questions(ROOT / "bench" / name)  # chit-chat: a small-talk reply is honest too
+    honest = [judge_ours(brain, item)[0] for item in items]
+    assert 100 * sum(honest) / len(honest) >= NULL_TARGETS[name]
