@@ -283,6 +283,48 @@ class Broadcaster:
             log.warning("broadcast %s: progress report failed", ann.id, exc_info=True)
 
 
+class OutboxDrain:
+    """One drain at a time over an outbox table, for a sender that holds a shared `pacer` (the notice
+    sender, the helpdesk's relay sender). Whoever queues rows calls :meth:`wake`; :meth:`_drain` sends
+    batches of pending rows until none is left, rows queued meanwhile included."""
+
+    pacer: Pacer
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._again = False
+
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
+    def wake(self) -> bool:
+        """New rows were queued. True if no drain is running (the caller starts one); otherwise the
+        running drain looks again before it ends."""
+        if self._lock.locked():
+            self._again = True
+            return False
+        return True
+
+    async def _drain(self, pending: Callable[[], list[dict]], send: Callable[[list[dict]], Awaitable[None]]) -> bool:
+        """`send` every batch `pending()` returns, as urgent users of the pacer, until it returns none.
+        False (nothing done) when a drain is running already: that one looks again before it ends."""
+        if self._lock.locked():
+            self._again = True
+            return False
+        async with self._lock:
+            with self.pacer.using(), self.pacer.urgent():
+                while True:
+                    self._again = False
+                    rows = pending()
+                    if not rows:
+                        if self._again:
+                            continue
+                        break  # no await between this check and releasing the lock: wake() cannot be missed
+                    await send(rows)
+        return True
+
+
 NoticeDeliver = Callable[[int, Outgoing], Awaitable[None]]
 
 
@@ -293,7 +335,7 @@ class NoticeReport:
     seconds: float = 0.0
 
 
-class NoticeSender:
+class NoticeSender(OutboxDrain):
     """Drains the personal outbox (`notices`): reminders, rating requests, programme-change notices.
 
     One message in flight (a kill -9 duplicates at most that one; nothing is lost: a row stays pending
@@ -317,41 +359,21 @@ class NoticeSender:
         self.now = now
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
-        self._lock = asyncio.Lock()
-        self._again = False
-
-    @property
-    def busy(self) -> bool:
-        return self._lock.locked()
-
-    def wake(self) -> bool:
-        """New rows were queued. True if no drain is running (the caller starts one); otherwise the
-        running drain looks again before it ends."""
-        if self._lock.locked():
-            self._again = True
-            return False
-        return True
+        super().__init__()
 
     async def drain(self) -> NoticeReport | None:
         """Send every pending notice, in the order they fell due. One drain runs at a time."""
-        if self._lock.locked():
-            self._again = True
-            return None
         report = NoticeReport()
-        async with self._lock:
-            started = time.monotonic()
-            with self.pacer.using(), self.pacer.urgent():
-                while True:
-                    self._again = False
-                    rows = self.store.pending_notices(limit=100)
-                    if not rows:
-                        if self._again:
-                            continue
-                        break  # no await between this check and releasing the lock: wake() cannot be missed
-                    for row in rows:
-                        status = await self._send_one(row, report)
-                        report.counts[status] = report.counts.get(status, 0) + 1
-            report.seconds = time.monotonic() - started
+        started = time.monotonic()
+
+        async def send(rows: list[dict]) -> None:
+            for row in rows:
+                status = await self._send_one(row, report)
+                report.counts[status] = report.counts.get(status, 0) + 1
+
+        if not await self._drain(lambda: self.store.pending_notices(limit=100), send):
+            return None
+        report.seconds = time.monotonic() - started
         if report.counts:
             log.info("notices: %s in %.1f s (%d waits after 429)", report.counts, report.seconds, report.retry_waits)
         return report

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.agenda import Skip
-from bot.broadcast import Pacer, send_paced
+from bot.broadcast import OutboxDrain, Pacer, send_paced
 from bot.render import Button
 from bot.store import Store, iso
 from bot.texts import text
@@ -325,7 +325,7 @@ class RelayReport:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-class RelaySender:
+class RelaySender(OutboxDrain):
     """Drains `helpdesk_outbox`, oldest first, one message in flight (a kill duplicates at most that one).
 
     Each row goes through `bot.broadcast.send_paced` with the shared `Pacer` (429: everyone waits and the row
@@ -346,49 +346,29 @@ class RelaySender:
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
         self._next: dict[int, float] = {}  # chat → monotonic time its next message may go
-        self._lock = asyncio.Lock()
-        self._again = False
-
-    @property
-    def busy(self) -> bool:
-        return self._lock.locked()
-
-    def wake(self) -> bool:
-        """New rows: True if the caller should start a drain (none is running; a running one looks again)."""
-        if self._lock.locked():
-            self._again = True
-            return False
-        return True
+        super().__init__()
 
     async def drain(self) -> RelayReport | None:
-        if self._lock.locked():
-            self._again = True
-            return None
+        """Send every pending row, oldest first per chat. One drain runs at a time."""
         report = RelayReport()
-        async with self._lock:
-            with self.pacer.using(), self.pacer.urgent():
-                while True:
-                    self._again = False
-                    rows = self.desk.pending()
-                    if not rows:
-                        if self._again:
-                            continue
-                        break
-                    waiting: dict[int, float] = {}
-                    for row in rows:
-                        chat = row["chat"]
-                        if chat in waiting:
-                            continue  # an earlier row of this chat waits: keep the chat's order
-                        wait = self._next.get(chat, 0.0) - time.monotonic()
-                        if wait > 0:
-                            waiting[chat] = wait
-                            continue
-                        status = await self._send_one(row)
-                        self._next[chat] = time.monotonic() + self.per_chat_seconds
-                        report.counts[status] = report.counts.get(status, 0) + 1
-                    if waiting and len(waiting) == len({r["chat"] for r in rows}):
-                        await asyncio.sleep(min(waiting.values()))
-        return report
+
+        async def send(rows: list[dict[str, Any]]) -> None:
+            waiting: dict[int, float] = {}
+            for row in rows:
+                chat = row["chat"]
+                if chat in waiting:
+                    continue  # an earlier row of this chat waits: keep the chat's order
+                wait = self._next.get(chat, 0.0) - time.monotonic()
+                if wait > 0:
+                    waiting[chat] = wait
+                    continue
+                status = await self._send_one(row)
+                self._next[chat] = time.monotonic() + self.per_chat_seconds
+                report.counts[status] = report.counts.get(status, 0) + 1
+            if waiting and len(waiting) == len({r["chat"] for r in rows}):
+                await asyncio.sleep(min(waiting.values()))
+
+        return report if await self._drain(self.desk.pending, send) else None
 
     async def _send_one(self, row: dict[str, Any]) -> str:
         sent: list[int | None] = [None]
