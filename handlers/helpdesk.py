@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from telegram import ForceReply, Message, ReplyParameters, Update
 from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, MessageHandler, filters
 
 from bot.agenda import Skip
 from bot.broadcast import Failed, Pacer
@@ -59,6 +59,10 @@ class Desk:
     tables: Helpdesk
     sender: RelaySender | None = None
     forum: bool = False  # the staff chat is a forum supergroup (getChat at start, and every staff-chat message)
+    # Held while a staff-side message that stands for a ticket (a relayed question, an Answer prompt) is sent
+    # and noted, and while a staff message looks up the ticket it answers: updates run concurrently, so a
+    # reply may arrive before its sender has noted what the replied message stands for.
+    posting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def desk(app: Application) -> Desk:
@@ -168,21 +172,35 @@ async def ask_command(update: Update, context: Context) -> None:
 # ---------------------------------------------------------------- staff
 
 
-class StaffSide(filters.MessageFilter):
-    """Messages the helpdesk reads: everything in the staff chat, and replies in private chats to one of the
-    helpdesk's Answer prompts (a staff member answering from their own chat with the bot)."""
+PROMPT_GROUP = -1  # after the pipeline's gate, before the attendee handlers (group 0)
+
+
+class StaffChat(filters.MessageFilter):
+    """Messages in the staff chat (the helpdesk reads them all; handlers/attendee.py never does)."""
 
     def __init__(self, app: Application) -> None:
-        super().__init__(name="helpdesk.StaffSide")
+        super().__init__(name="helpdesk.StaffChat")
         self.app = app
 
     def filter(self, message: Message) -> bool:
         c: Core = self.app.bot_data.core
-        if c.config.staff_chat_id is not None and message.chat_id == c.config.staff_chat_id:
-            return True
+        return c.config.staff_chat_id is not None and message.chat_id == c.config.staff_chat_id
+
+
+class StaffReplyToBot(filters.MessageFilter):
+    """A staff member's reply, in their private chat with the bot, to one of the bot's messages: maybe the
+    answer to an Answer prompt (:func:`prompt_reply` looks it up), else an ordinary message."""
+
+    def __init__(self, app: Application) -> None:
+        super().__init__(name="helpdesk.StaffReplyToBot")
+        self.app = app
+
+    def filter(self, message: Message) -> bool:
+        c: Core = self.app.bot_data.core
         replied = message.reply_to_message
-        return (message.chat.type == ChatType.PRIVATE and replied is not None
-                and desk(self.app).tables.ticket_of_post(message.chat_id, replied.message_id) is not None)
+        return (message.chat.type == ChatType.PRIVATE and message.from_user is not None
+                and c.config.is_staff(message.from_user.id) and replied is not None
+                and replied.from_user is not None and replied.from_user.id == self.app.bot.id)
 
 
 def _ticket_of(d: Desk, c: Core, message: Message) -> int | None:
@@ -211,35 +229,40 @@ def _content(message: Message) -> tuple[str, str | None, str]:
 
 
 async def staff_message(update: Update, context: Context) -> None:
-    """A message in the staff chat (or a reply to a prompt): if a staff member answers a ticket, queue the
-    relay to the attendee. Anything else — other members, chatter, unknown replies — is ignored."""
+    """A message in the staff chat: if a staff member answers a ticket, queue the relay to the attendee.
+    Anything else — other members, chatter, unknown replies — is ignored."""
     message, user = update.effective_message, update.effective_user
     c = core(context)
     d = desk(context.application)
-    if message.chat_id == c.config.staff_chat_id and message.chat.is_forum is not None:
+    if message.chat.is_forum is not None:
         d.forum = bool(message.chat.is_forum)
-    if user is None or not c.config.is_staff(user.id):
-        return
-    ticket_id = _ticket_of(d, c, message)
-    replied = message.reply_to_message
-    if ticket_id is None and replied is not None and replied.from_user is not None \
-            and replied.from_user.id == context.bot.id:
-        # a reply to a relay whose send has not been noted yet (the sender notes it right after Telegram's answer)
-        for _ in range(40):
-            if d.sender is None or not d.sender.busy:
-                break
-            await asyncio.sleep(0.05)
-            ticket_id = _ticket_of(d, c, message)
-            if ticket_id is not None:
-                break
-    if ticket_id is None:
-        return
+    if user is not None and c.config.is_staff(user.id):
+        await _answer(update, context)
+
+
+async def prompt_reply(update: Update, context: Context) -> None:
+    """A staff member's reply in their private chat: the answer to an Answer prompt is relayed, and nothing
+    else happens to it; any other message goes on to the attendee handlers."""
+    if await _answer(update, context):
+        raise ApplicationHandlerStop
+
+
+async def _answer(update: Update, context: Context) -> bool:
+    """Record the staff message as the answer to the ticket it answers, if any (True) and wake the sender."""
+    message, user = update.effective_message, update.effective_user
+    c = core(context)
+    d = desk(context.application)
+    async with d.posting:  # the message replied to was noted before anyone could reply to it
+        ticket_id = _ticket_of(d, c, message)
+    if ticket_id is None or user is None:
+        return False
     kind, media, answer_text = _content(message)
     thread = message.message_thread_id if message.is_topic_message else None
     answer_id = d.tables.record_answer(ticket_id, message.chat_id, message.message_id, thread, user.id,
                                        staff_lang(update, context), kind, media, answer_text, wall_now())
     if answer_id is not None:
         wake(context.application)
+    return True
 
 
 async def staff_edit(update: Update, context: Context) -> None:
@@ -267,10 +290,11 @@ async def answer_button(update: Update, context: Context) -> None:
     message = query.message
     chat_id = message.chat.id if message else update.effective_user.id
     thread = message.message_thread_id if isinstance(message, Message) and message.is_topic_message else None
-    sent = await context.bot.send_message(chat_id, prompt_html(ticket, lang), parse_mode=ParseMode.HTML,
-                                          message_thread_id=thread,
-                                          reply_markup=ForceReply(selective=True, input_field_placeholder="✍️"))
-    d.tables.add_post(sent.chat_id, sent.message_id, ticket.id, "prompt")
+    async with d.posting:
+        sent = await context.bot.send_message(chat_id, prompt_html(ticket, lang), parse_mode=ParseMode.HTML,
+                                              message_thread_id=thread,
+                                              reply_markup=ForceReply(selective=True, input_field_placeholder="✍️"))
+        d.tables.add_post(sent.chat_id, sent.message_id, ticket.id, "prompt")
 
 
 @staff_only
@@ -384,8 +408,11 @@ async def _send_question(app: Application, d: Desk, chat: int, ticket_id: int) -
             thread = topic.message_thread_id
             d.tables.set_thread(chat, ticket.user_id, thread, wall_now())
     try:
-        sent = await app.bot.send_message(chat, question_html(ticket, lang, d.forum), parse_mode=ParseMode.HTML,
-                                          message_thread_id=thread, link_preview_options=NO_PREVIEW)
+        async with d.posting:
+            sent = await app.bot.send_message(chat, question_html(ticket, lang, d.forum), parse_mode=ParseMode.HTML,
+                                              message_thread_id=thread, link_preview_options=NO_PREVIEW)
+            # noted now, under the lock, so that no reply can outrun it (the outbox's finish notes it again)
+            d.tables.add_post(sent.chat_id, sent.message_id, ticket.id, "question")
     except BadRequest as exc:
         if thread is not None and "thread not found" in exc.message.lower():
             d.tables.drop_thread(chat, ticket.user_id)  # staff deleted the topic: the retry makes a new one
@@ -460,9 +487,14 @@ async def digest_job(context: Context) -> None:
 def register(app: Application) -> None:
     """Before handlers/attendee.py's (a reply to the bot in the staff chat is no attendee question)."""
     app.bot_data.helpdesk = Desk(Helpdesk(app.bot_data.core.store))
-    staff_side = StaffSide(app) & ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    app.add_handler(MessageHandler(staff_side & filters.UpdateType.MESSAGE, staff_message))
-    app.add_handler(MessageHandler(staff_side & filters.UpdateType.EDITED_MESSAGE, staff_edit))
+    staff_chat = StaffChat(app) & ~filters.COMMAND & ~filters.StatusUpdate.ALL
+    app.add_handler(MessageHandler(staff_chat & filters.UpdateType.MESSAGE, staff_message))
+    app.add_handler(MessageHandler(staff_chat & filters.UpdateType.EDITED_MESSAGE, staff_edit))
+    # staff answering a prompt from their own chat: looked up under the posting lock, so this cannot be a
+    # filter (filters are synchronous); what is no answer goes on to the attendee handlers
+    staff_reply = StaffReplyToBot(app) & ~filters.COMMAND
+    app.add_handler(MessageHandler(staff_reply & filters.UpdateType.MESSAGE, prompt_reply), group=PROMPT_GROUP)
+    app.add_handler(MessageHandler(staff_reply & filters.UpdateType.EDITED_MESSAGE, staff_edit), group=PROMPT_GROUP)
     app.add_handler(CallbackQueryHandler(ask_button, pattern=r"^hd:ask:\d+$"))
     app.add_handler(CallbackQueryHandler(answer_button, pattern=r"^hd:ans:\d+$"))
     app.add_handler(CallbackQueryHandler(faq_button, pattern=r"^hd:faq:\d+$"))

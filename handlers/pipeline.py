@@ -26,7 +26,7 @@ from handlers.common import Context, core, ui_lang
 
 log = logging.getLogger(__name__)
 
-FIRST_GROUP, LAST_GROUP = -1, 1000
+FIRST_GROUP, LAST_GROUP = -10, 1000  # (handlers/helpdesk.py uses -1: after the gate, before 0)
 
 
 def parse_update(data: object, bot: ExtBot | None) -> Update | None:

@@ -214,6 +214,37 @@ def test_unanswered_lists_open_questions_and_staff_answer_from_their_own_chat(ru
     runner.idle(emu)
 
 
+@pytest.mark.parametrize("where", ["group", "private"])
+def test_a_reply_faster_than_the_bot_noting_its_prompt_is_still_the_answer(run, emu: BotApiEmulator,
+                                                                           where: str) -> None:
+    """Telegram's answer to the prompt is late (the emulator holds it 1.5 s; the message is in the chat at
+    once): a staff reply to the prompt arrives before the bot has noted which question the prompt stands
+    for. It must still be the answer — relayed to the attendee, never read as a question to the bot."""
+    runner = run()
+    attendee = Chat(emu, user_id=5081, lang="en")
+    attendee.say(UNKNOWN)  # open, not sent to staff: /unanswered lists it
+    chat = GROUP if where == "group" else STAFF
+    listing_since = len(emu.calls)
+    if where == "group":
+        emu.push_message(GROUP, "/unanswered", user_id=STAFF, language_code="en")
+    else:
+        Chat(emu, user_id=STAFF, lang="en").send("/unanswered", count=1)
+    listing = emu.wait_for(lambda c: to(chat, 0)(c) and UNKNOWN in c.params.get("text", "") and bool(buttons(c)),
+                           since=listing_since)[-1]
+    emu.delay("sendMessage", 1.5, times=1)
+    since = len(emu.calls)
+    emu.push_callback_query(chat, STAFF, button_data(listing, "Answer #"), listing.result["message_id"],
+                            language_code="en")
+    prompt = emu.wait_for(to(chat, since), since=since)[-1]  # recorded at once; the bot hears back 1.5 s later
+    staff_says(emu, chat, "Coats go to the desk at gate 2.", reply_to=prompt.result["message_id"])
+    got = emu.wait_for(to(attendee.chat_id, since), since=since, timeout=8)[-1]
+    assert "Coats go to the desk at gate 2." in got.params["text"]
+    runner.idle(emu)
+    # nothing answered the staff member's reply as if it were a question
+    assert not [c for c in calls_to(emu, chat, since) if c.method == "sendMessage"
+                and text("not_found", "en", contact="")[:20] in c.params.get("text", "")]
+
+
 def test_a_relay_pending_at_stop_is_delivered_once_after_restart(run, emu: BotApiEmulator, tmp_path: Path) -> None:
     first = run()
     first.stop()
