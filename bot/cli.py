@@ -43,11 +43,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     directory = Path(args.dir) if args.dir else cfg.knowledge_dir
-    try:
-        kb = load_knowledge(directory)
-    except KnowledgeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    kb = load_knowledge(directory)  # a KnowledgeError is reported by main()
     out = sys.stdout
     for record in export_records(kb, cfg.clock().now()):  # as attendees read it now (BOT_NOW honoured)
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -98,11 +94,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.answer import Brain
 
     cfg = _config(args)
-    try:
-        brain = Brain.from_config(cfg)
-    except KnowledgeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    brain = Brain.from_config(cfg)
     clock = _clock(args, cfg)
     if args.jsonl:
         out = sys.stdout
@@ -136,11 +128,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                             f"{args.webhook!r}: put the bot behind a TLS reverse proxy and give its https address", 2)
     lock = DataLock(prepare_data_dir(cfg.data_dir)).acquire()  # held until this process ends
     try:
-        try:
-            load_knowledge_once(cfg.knowledge_dir)  # remembered: the bot is built on this parse, not a second one
-        except KnowledgeError as exc:
-            print(exc, file=sys.stderr)
-            return 1
+        load_knowledge_once(cfg.knowledge_dir)  # remembered: the bot is built on this parse, not a second one
         if cfg.token:
             check_token(cfg.base_url, cfg.token)  # a wrong token or an unreachable API: one line, before PTB starts
         try:
@@ -254,11 +242,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     from bot.store import Store
 
     cfg = _config(args)
-    try:
-        kb = load_knowledge(cfg.knowledge_dir)
-    except KnowledgeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    kb = load_knowledge(cfg.knowledge_dir)
     store = Store(require_database(cfg.data_dir))
     try:
         data = stats_png(store, kb, cfg.timezone, args.lang or kb.event.languages[0], cfg.clock().now())
@@ -273,11 +257,7 @@ def cmd_ics(args: argparse.Namespace) -> int:
     from bot.agenda import build_ics
 
     cfg = _config(args)
-    try:
-        kb = load_knowledge(cfg.knowledge_dir)
-    except KnowledgeError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+    kb = load_knowledge(cfg.knowledge_dir)
     data = build_ics(kb, list(kb.sessions), args.lang)
     if args.out:
         Path(args.out).write_bytes(data)
@@ -461,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
             for line in lines:
                 print(f"  {line}", file=sys.stderr)
         return 2
+    except KnowledgeError as exc:  # every command that reads the knowledge: file:line: field: message
+        print(redact(str(exc), token), file=sys.stderr)
+        return 1
     except OperatorError as exc:
         _debug_traceback(args, token)
         print(f"error: {redact(str(exc), token)}", file=sys.stderr)
