@@ -63,9 +63,17 @@ TOPICS: dict[str, re.Pattern[str]] = {
 }
 
 
+ANY_TOPIC = re.compile("|".join(p.pattern for p in TOPICS.values()), re.IGNORECASE)  # one search for most questions
+
+
 def topics_in(text: str) -> tuple[str, ...]:
     """The practical topics a text speaks of (in :data:`TOPICS` order)."""
-    lowered = N.nfc(text).lower()
+    return _topics(N.nfc(text).lower())
+
+
+def _topics(lowered: str) -> tuple[str, ...]:
+    if not ANY_TOPIC.search(lowered):
+        return ()
     return tuple(topic for topic, pattern in TOPICS.items() if pattern.search(lowered))
 
 
@@ -97,7 +105,7 @@ def only_about(text: str, names: tuple[str, ...] = ()) -> str | None:
     비번"), or None when it names something besides (a hackathon project about on-street parking, "사진
     공모전 수상작"). `names`: the event's and its venues' names, which a practical question may use."""
     lowered = N.nfc(text).lower()
-    found = [topic for topic, pattern in TOPICS.items() if pattern.search(lowered)]
+    found = _topics(lowered)
     if not found:
         return None
     for topic in found:

@@ -36,11 +36,15 @@ limit, score_cutoff)`:
 from __future__ import annotations
 
 import functools
+import gzip
+import importlib.util
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import msgpack
 import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -234,16 +238,22 @@ def common_words() -> frozenset[str]:
     """Words common in Korean or English (wordfreq's "small" lists, frequency ≥ 10^-6: 사랑, 주차, feeling,
     stay, cafe — not 헤커톤, venu, vistors). A common word the knowledge base does not use is another
     word, not a typo of one: it is never matched by similarity (사랑 is not 사람, feeling not meeting).
-    Read once per process from the lists' files (~56,000 words, ~0.03 s, ~7 MB; wordfreq's own lookup
-    functions would keep far larger dictionaries in memory)."""
-    from wordfreq import available_languages, read_cBpack  # only here: read once
 
-    files = available_languages("small")
+    Read once per process straight from the package's data files (gzip + msgpack, wordfreq's "cBpack":
+    a header, then list i holds the words of frequency 10^(-i/100)): ~56,000 words in ~0.03 s and ~7 MB.
+    Importing wordfreq itself would cost ~0.25 s (it loads ftfy, langcodes and regex for its tokenizer,
+    which this does not use), and its lookup functions keep far larger dictionaries in memory."""
+    spec = importlib.util.find_spec("wordfreq")  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the wordfreq package is missing: pip install -e . installs it")
+    data = Path(spec.submodule_search_locations[0]) / "data"
     out: set[str] = set()
     for lang in ("ko", "en"):
-        for centibels, words in enumerate(read_cBpack(files[lang])):  # list i: frequency 10^(-i/100)
-            if centibels > COMMON_CENTIBELS:
-                break
+        with gzip.open(data / f"small_{lang}.msgpack.gz", "rb") as packed:
+            header, *lists = msgpack.load(packed, raw=False)
+        if header.get("format") != "cB" or header.get("version") != 1:
+            raise RuntimeError(f"wordfreq's small_{lang} list has an unknown format: {header}")
+        for words in lists[:COMMON_CENTIBELS + 1]:
             out.update(words)
     return frozenset(out)
 
@@ -281,6 +291,7 @@ class Index:
             self.names = M.added_words()  # what Kiwi knew when this index was built (restored with a cached copy)
         self.light = light_words(self.kiwi)
         self.common = common_words()  # not cached with the index: the same for every knowledge base
+        self._last_matches: tuple[tuple[str, ...], list[list[tuple[int, float]]]] | None = None
         self.entry_ids = [e.id for e in kb.entries]
         self._position = {e: i for i, e in enumerate(self.entry_ids)}
         owners: list[int] = []
@@ -372,10 +383,11 @@ class Index:
 
     def __getstate__(self) -> dict:
         """Everything but the knowledge base and the settings (given back by :meth:`attach`)."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("kb", "matching", "common")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("kb", "matching", "common", "_last_matches")}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._last_matches = None
 
     def attach(self, kb: Knowledge, matching: Matching) -> Index:
         """A copy read back from the cache: give it its knowledge base and settings, and teach Kiwi the
@@ -455,7 +467,17 @@ class Index:
         return out
 
     def _matches(self, words: list[str]) -> list[list[tuple[int, float]]]:
-        """For each query word, the vocabulary words it may mean, with a similarity in 0..1."""
+        """For each query word, the vocabulary words it may mean, with a similarity in 0..1 (the last
+        question's are kept: :meth:`scores` and :meth:`near_miss` read the same question; do not mutate)."""
+        key = tuple(words)
+        last = self._last_matches
+        if last is not None and last[0] == key:
+            return last[1]
+        found = self._find_matches(words)
+        self._last_matches = (key, found)
+        return found
+
+    def _find_matches(self, words: list[str]) -> list[list[tuple[int, float]]]:
         found: list[list[tuple[int, float]]] = [[] for _ in words]
         fuzzy_rows, fuzzy_words = [], []
         for i, w in enumerate(words):
@@ -517,11 +539,13 @@ class Index:
         string — another word, not a typo. Long words keep their typo tolerance (헤커톤, 킨텍쓰,
         hackaton), and so do short ones missing a letter (venu). Such questions get the honest "I don't
         know"."""
-        content = [w for w in query.words if w not in self.light and not w.isdigit()]
+        words = list(query.words)
+        content = [(w, found) for w, found in zip(words, self._matches(words), strict=True)
+                   if w not in self.light and not w.isdigit()]
         if not content:
             return False
         slips = False
-        for word, found in zip(content, self._matches(content), strict=True):
+        for word, found in content:
             if any(sim >= SURE_MATCH for _, sim in found) or (found and N.is_choseong_query(word)):
                 return False
             # a short word unknown, or only a same-length slip away from a knowledge word (a letter
